@@ -1,0 +1,3 @@
+"""netpol-rollout: a GitOps rollout orchestrator for Kubernetes NetworkPolicies."""
+
+__version__ = "0.1.0"

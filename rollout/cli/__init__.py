@@ -1,0 +1,1 @@
+"""Thin command-line entry points; behaviour lives in the engine and adapters."""

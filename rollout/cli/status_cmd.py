@@ -1,0 +1,7 @@
+"""`rollout status`."""
+
+from __future__ import annotations
+
+from rollout.cli.stub import not_built
+
+command = not_built("status", "Show rollouts and deliveries")

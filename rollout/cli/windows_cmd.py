@@ -1,0 +1,7 @@
+"""`rollout windows`."""
+
+from __future__ import annotations
+
+from rollout.cli.stub import not_built
+
+command = not_built("windows", "List upcoming overlap windows")
