@@ -1,0 +1,138 @@
+"""Read `rollout.yaml`: YAML, `${VAR}` interpolation, schema, precise messages."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from rollout.config.schema import Settings
+from rollout.errors import ConfigError
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate the configuration file at `path`.
+
+    Raises ConfigError with one line per problem, each naming the file and the
+    field path, what was expected and what was found.
+    """
+    file = Path(path)
+    env = os.environ if environ is None else environ
+    try:
+        text = file.read_text()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: no such configuration file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}{where}: not valid YAML: {problem}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping at the top level, got {_kind(raw)}")
+    problems: list[str] = []
+    data = _interpolate(raw, env, "", problems)
+    if problems:
+        raise ConfigError(
+            f"{file}: {len(problems)} problem(s)", details=[f"{file}: {p}" for p in problems]
+        )
+    try:
+        return Settings.model_validate(data)
+    except pydantic.ValidationError as exc:
+        lines = [f"{file}: {line}" for line in describe_errors(exc, data)]
+        raise ConfigError(f"{file}: {len(lines)} problem(s)", details=lines) from None
+
+
+def _interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, _join(path, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(f"{path}: environment variable {name} is not set")
+            return ""
+
+        return _VAR.sub(substitute, value)
+    return value
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union")) or part in ("date", "datetime"):
+            continue
+        else:
+            out = _join(out, part)
+    return out or "(top level)"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
+    """Turn pydantic's errors into `field.path: expected ..., got ...` lines."""
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        loc = _location(error["loc"])
+        kind = error["type"]
+        got = error.get("input")
+        ctx = error.get("ctx") or {}
+        if kind == "extra_forbidden":
+            message = "unknown key (check the spelling; see docs/configuration.md)"
+        elif kind == "missing":
+            message = "required, but missing"
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            op = {
+                "greater_than_equal": ">=",
+                "greater_than": ">",
+                "less_than_equal": "<=",
+                "less_than": "<",
+            }[kind]
+            bound = next(iter(ctx.values()), "?")
+            message = f"must be {op} {bound}, got {got!r}"
+        elif kind in ("value_error", "assertion_error"):
+            reason = str(ctx.get("error", error["msg"]))
+            if "; " in reason and loc == "(top level)":
+                lines.extend(reason.split("; "))
+                continue
+            if re.match(r"^\[\d+\]\.", reason):  # a list validator naming the item itself
+                sub, _, reason = reason.partition(": ")
+                loc = f"{loc}{sub}"
+            message = reason
+        elif kind == "literal_error":
+            message = f"expected one of {ctx.get('expected', '?')}, got {got!r}"
+        elif kind.endswith("_type") or kind.endswith("_parsing"):
+            expected = kind.replace("_parsing", "").replace("_type", "").replace("_", " ")
+            message = f"expected {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {_kind(got)} {got!r}"
+        else:
+            message = f"{error['msg']}, got {got!r}"
+        lines.append(f"{loc}: {message}")
+    return lines

@@ -1,0 +1,20 @@
+"""Test harness: a real etcd + kube-apiserver per `ApiServer` (see apiserver.py).
+
+Load the fixtures with `pytest_plugins = ["tests.harness.fixtures"]` in tests/conftest.py.
+"""
+
+from tests.harness.apiserver import (
+    ApiServer,
+    ApiServerStartError,
+    HarnessError,
+    KubeBinaries,
+    KubeBinariesMissing,
+)
+
+__all__ = [
+    "ApiServer",
+    "ApiServerStartError",
+    "HarnessError",
+    "KubeBinaries",
+    "KubeBinariesMissing",
+]
