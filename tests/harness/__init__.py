@@ -3,13 +3,8 @@
 Load the fixtures with `pytest_plugins = ["tests.harness.fixtures"]` in tests/conftest.py.
 """
 
-from tests.harness.apiserver import (
-    ApiServer,
-    ApiServerStartError,
-    HarnessError,
-    KubeBinaries,
-    KubeBinariesMissing,
-)
+from tests.harness.apiserver import ApiServer, KubeBinaries
+from tests.harness.errors import ApiServerStartError, HarnessError, KubeBinariesMissing
 
 __all__ = [
     "ApiServer",

@@ -7,7 +7,8 @@ No controller-manager, scheduler or kubelet run, which means:
   ServiceAccount are rejected as in production), and `create_namespace()`
   creates `default` itself, as does startup for the `default` namespace.
   Namespaces created another way need `ensure_service_account(ns, "default")`
-  before pods can be created there.
+  before pods can be created there. Tokens are projected volumes, so no
+  token controller is needed.
 * Pods stay Pending forever; deleted namespaces stay Terminating forever
   (the namespace controller lives in kube-controller-manager), so tests
   should use fresh, uniquely named namespaces rather than delete and reuse.
@@ -21,45 +22,47 @@ Binaries come from `hack/kube-binaries.sh` (see `KubeBinaries.discover`).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from kubernetes.config import new_client_from_config
 
 from tests.harness.certs import Pki, write_pki
+from tests.harness.errors import ApiServerStartError, HarnessError, KubeBinariesMissing
+from tests.harness.kubeapi import (
+    close_client,
+    create_or_ignore,
+    create_or_replace,
+    wait_authorized,
+    write_kubeconfig,
+)
+from tests.harness.processes import ADDRESS_IN_USE, ManagedProcess, free_ports, http_ok
 
 KUBE_VERSION = "v1.34.4"
 BIN_DIR_ENV = "NETPOL_KUBE_BIN_DIR"
 KEEP_DIR_ENV = "NETPOL_KEEP_APISERVER_DIR"  # "1": keep logs/data after stop, for debugging
 DEFAULT_BIN_DIR = Path.home() / ".cache" / "netpol-rollout" / f"kube-{KUBE_VERSION}"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
-
-
-class HarnessError(Exception):
-    """Root of the harness errors."""
-
-
-class KubeBinariesMissing(HarnessError):
-    """The pinned etcd/kube-apiserver/kubectl are not built yet."""
-
-
-class ApiServerStartError(HarnessError):
-    """etcd or kube-apiserver did not come up; the message carries the log tail."""
+SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16"
+# Default admission plugins that need nodes, storage or ingress controllers.
+DISABLED_ADMISSION_PLUGINS = (
+    "TaintNodesByCondition",
+    "DefaultStorageClass",
+    "StorageObjectInUseProtection",
+    "PersistentVolumeClaimResize",
+    "DefaultIngressClass",
+)
+_START_ATTEMPTS = 3  # free ports can be taken by someone else before we bind them
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,8 @@ class KubeBinaries:
             kube_apiserver=bin_dir / "kube-apiserver",
             kubectl=bin_dir / "kubectl",
         )
-        missing = [
-            p.name
-            for p in (found.etcd, found.kube_apiserver, found.kubectl)
-            if not os.access(p, os.X_OK)
-        ]
+        paths = (found.etcd, found.kube_apiserver, found.kubectl)
+        missing = [p.name for p in paths if not os.access(p, os.X_OK)]
         if missing:
             raise KubeBinariesMissing(
                 f"{', '.join(missing)} not found in {bin_dir} "
@@ -100,8 +100,9 @@ class ApiServer:
     """etcd + kube-apiserver on free loopback ports, torn down on exit.
 
     Use as a context manager, or call `start()` / `stop()` (both idempotent).
-    Attributes after start: `url`, `ca_path`, `kubeconfig_path`, `workdir`.
-    Raises ApiServerStartError from `start()` if either process fails.
+    After start: `url`, `ca_path`, `kubeconfig_path` (admin, system:masters),
+    `workdir`, `log_dir`. `start()` raises ApiServerStartError if either
+    process fails, with the tail of its log.
     """
 
     def __init__(
@@ -114,12 +115,12 @@ class ApiServer:
     ) -> None:
         self.binaries = binaries
         self.name = name
+        self.url = ""
+        self.workdir: Path | None = None
         self._base_dir = base_dir
         self._start_timeout = start_timeout
-        self._procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+        self._processes: list[ManagedProcess] = []
         self._clients: list[k8s.ApiClient] = []
-        self.workdir: Path | None = None
-        self.url = ""
         self._pki: Pki | None = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -134,35 +135,43 @@ class ApiServer:
     def start(self) -> None:
         if self.workdir is not None:
             return
-        self.workdir = Path(
-            tempfile.mkdtemp(prefix=f"netpol-kube-{self.name}-", dir=self._base_dir)
-        )
+        workdir = Path(tempfile.mkdtemp(prefix=f"netpol-kube-{self.name}-", dir=self._base_dir))
+        self.workdir = workdir
         try:
-            self._pki = write_pki(self.workdir / "pki")
-            deadline = time.monotonic() + self._start_timeout
-            etcd_url = self._start_etcd(deadline)
-            self._start_apiserver(etcd_url, deadline)
-            self._write_admin_kubeconfig()
+            self._pki = write_pki(workdir / "pki")
+            for attempt in range(1, _START_ATTEMPTS + 1):
+                try:
+                    self._start_processes(workdir / f"attempt-{attempt}")
+                    break
+                except ApiServerStartError as exc:
+                    self._stop_processes()
+                    if ADDRESS_IN_USE not in str(exc) or attempt == _START_ATTEMPTS:
+                        raise ApiServerStartError(
+                            f"{exc}\n(work dir {workdir} is removed on failure; "
+                            f"set {KEEP_DIR_ENV}=1 to keep it)"
+                        ) from exc
+            write_kubeconfig(
+                self.kubeconfig_path,
+                cluster=self.name,
+                server=self.url,
+                ca_path=self._pki.ca_cert,
+                user="admin",
+                credentials={
+                    "client-certificate": str(self._pki.admin_cert),
+                    "client-key": str(self._pki.admin_key),
+                },
+            )
             self.ensure_service_account("default", "default")
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        """Terminate (then kill) the processes and remove the work dir."""
+        """Close clients, terminate (then kill) the processes, remove the work dir."""
         for api in self._clients:
-            _close_client(api)
+            close_client(api)
         self._clients.clear()
-        for proc, log in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            log.close()
-        self._procs.clear()
+        self._stop_processes()
         if self.workdir is not None:
             if os.environ.get(KEEP_DIR_ENV) == "1":
                 print(f"[harness] kept {self.workdir}", file=sys.stderr)
@@ -187,10 +196,7 @@ class ApiServer:
     # -- clients and helpers -------------------------------------------------
 
     def api_client(self, kubeconfig: Path | None = None) -> k8s.ApiClient:
-        """A new kubernetes ApiClient for the admin (or the given kubeconfig).
-
-        Closed by `stop()`; close it earlier with `close_client()` if you make many.
-        """
+        """A new ApiClient for the admin (or the given kubeconfig); closed by `stop()`."""
         api = new_client_from_config(
             config_file=str(kubeconfig or self.kubeconfig_path), persist_config=False
         )
@@ -205,10 +211,10 @@ class ApiServer:
             yield api
         finally:
             self._clients.remove(api)
-            _close_client(api)
+            close_client(api)
 
     def create_namespace(self, name: str, labels: dict[str, str] | None = None) -> str:
-        """Create namespace `name` (or relabel it if it exists) and its `default` ServiceAccount."""
+        """Create namespace `name` (or relabel it) and its `default` ServiceAccount."""
         body = {"metadata": {"name": name, "labels": dict(labels or {})}}
         with self.client() as api:
             core = k8s.CoreV1Api(api)
@@ -224,7 +230,7 @@ class ApiServer:
     def ensure_service_account(self, namespace: str, name: str) -> None:
         """Create ServiceAccount `namespace/name` unless it exists."""
         with self.client() as api:
-            _create_or_ignore(
+            create_or_ignore(
                 k8s.CoreV1Api(api).create_namespaced_service_account,
                 namespace,
                 {"metadata": {"name": name}},
@@ -251,7 +257,6 @@ class ApiServer:
         self.create_namespace(namespace)
         self.ensure_service_account(namespace, name)
         role_name = f"{namespace}:{name}" if cluster_wide else name
-        subject = {"kind": "ServiceAccount", "name": name, "namespace": namespace}
         role = {"metadata": {"name": role_name}, "rules": rules}
         binding = {
             "metadata": {"name": role_name},
@@ -260,65 +265,59 @@ class ApiServer:
                 "kind": "ClusterRole" if cluster_wide else "Role",
                 "name": role_name,
             },
-            "subjects": [subject],
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        }
+        token_request = {
+            "spec": {"audiences": [SERVICE_ACCOUNT_ISSUER], "expirationSeconds": expiration_seconds}
         }
         with self.client() as api:
             rbac = k8s.RbacAuthorizationV1Api(api)
             if cluster_wide:
-                _create_or_replace(rbac.create_cluster_role, rbac.replace_cluster_role, role)
-                _create_or_replace(
+                create_or_replace(rbac.create_cluster_role, rbac.replace_cluster_role, role)
+                create_or_replace(
                     rbac.create_cluster_role_binding, rbac.replace_cluster_role_binding, binding
                 )
             else:
-                _create_or_replace(
+                create_or_replace(
                     rbac.create_namespaced_role, rbac.replace_namespaced_role, role, namespace
                 )
-                _create_or_replace(
+                create_or_replace(
                     rbac.create_namespaced_role_binding,
                     rbac.replace_namespaced_role_binding,
                     binding,
                     namespace,
                 )
-            token = (
-                k8s.CoreV1Api(api)
-                .create_namespaced_service_account_token(
-                    name,
-                    namespace,
-                    {
-                        "spec": {
-                            "audiences": [SERVICE_ACCOUNT_ISSUER],
-                            "expirationSeconds": expiration_seconds,
-                        }
-                    },
-                )
-                .status.token
-            )
-            self._wait_authorized(
-                api,
-                f"system:serviceaccount:{namespace}:{name}",
-                rules,
-                None if cluster_wide else namespace,
-            )
-        path = self._require_workdir() / "kubeconfigs" / f"{namespace}.{name}.kubeconfig"
-        path.parent.mkdir(exist_ok=True)
-        self._write_kubeconfig(path, f"{namespace}-{name}", {"token": token})
-        return path
+            core = k8s.CoreV1Api(api)
+            token = core.create_namespaced_service_account_token(
+                name, namespace, token_request
+            ).status.token
+            user = f"system:serviceaccount:{namespace}:{name}"
+            wait_authorized(api, user, rules, None if cluster_wide else namespace)
+        return write_kubeconfig(
+            self._require_workdir() / "kubeconfigs" / f"{namespace}.{name}.kubeconfig",
+            cluster=self.name,
+            server=self.url,
+            ca_path=self.ca_path,
+            user=f"{namespace}-{name}",
+            credentials={"token": token},
+        )
 
     # -- internals -----------------------------------------------------------
 
-    def _start_etcd(self, deadline: float) -> str:
-        workdir = self._require_workdir()
-        client_port, peer_port = _free_ports(2)
-        client_url = f"http://127.0.0.1:{client_port}"
+    def _start_processes(self, run_dir: Path) -> None:
+        pki = self._require_pki()
+        deadline = time.monotonic() + self._start_timeout
+        client_port, peer_port, secure_port = free_ports(3)
+        etcd_url = f"http://127.0.0.1:{client_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"
-        self._spawn(
+        etcd = self._spawn(
             "etcd",
             [
                 str(self.binaries.etcd),
                 "--name=default",
-                f"--data-dir={workdir / 'etcd'}",
-                f"--listen-client-urls={client_url}",
-                f"--advertise-client-urls={client_url}",
+                f"--data-dir={run_dir / 'etcd'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
                 f"--listen-peer-urls={peer_url}",
                 f"--initial-advertise-peer-urls={peer_url}",
                 f"--initial-cluster=default={peer_url}",
@@ -326,24 +325,18 @@ class ApiServer:
                 "--log-level=warn",
             ],
         )
-        self._wait_until("etcd", deadline, lambda: _http_ok(f"{client_url}/health", None))
-        return client_url
+        etcd.wait_ready(lambda: http_ok(f"{etcd_url}/health", None), deadline)
 
-    def _start_apiserver(self, etcd_url: str, deadline: float) -> None:
-        pki = self._require_pki()
-        port = _free_ports(1)[0]
-        self.url = f"https://127.0.0.1:{port}"
-        cert_dir = self._require_workdir() / "apiserver-certs"
-        cert_dir.mkdir()
-        self._spawn(
+        self.url = f"https://127.0.0.1:{secure_port}"
+        apiserver = self._spawn(
             "kube-apiserver",
             [
                 str(self.binaries.kube_apiserver),
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
-                f"--secure-port={port}",
-                f"--cert-dir={cert_dir}",
+                f"--secure-port={secure_port}",
+                f"--cert-dir={run_dir / 'apiserver-certs'}",
                 f"--tls-cert-file={pki.serving_cert}",
                 f"--tls-private-key-file={pki.serving_key}",
                 f"--client-ca-file={pki.ca_cert}",
@@ -351,123 +344,26 @@ class ApiServer:
                 f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
                 f"--service-account-key-file={pki.service_account_pub}",
                 f"--service-account-signing-key-file={pki.service_account_key}",
-                "--service-cluster-ip-range=10.96.0.0/16",
-                # Default admission plugins minus the ones that expect nodes or
-                # controllers; ServiceAccount stays on (see module docstring).
-                "--disable-admission-plugins=TaintNodesByCondition,DefaultStorageClass,"
-                "StorageObjectInUseProtection,PersistentVolumeClaimResize,DefaultIngressClass",
+                f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+                f"--disable-admission-plugins={','.join(DISABLED_ADMISSION_PLUGINS)}",
                 "--profiling=false",
                 "--v=1",
             ],
         )
-        ssl_context = self._admin_ssl_context()
-        self._wait_until(
-            "kube-apiserver", deadline, lambda: _http_ok(f"{self.url}/readyz", ssl_context)
-        )
-
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        self.log_dir.mkdir(exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("wb")
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
-        except BaseException:
-            log.close()
-            raise
-        self._procs.append((proc, log))
-
-    def _wait_until(self, name: str, deadline: float, ready: Any) -> None:
-        proc = self._procs[-1][0]
-        while True:
-            if proc.poll() is not None:
-                raise ApiServerStartError(
-                    f"{name} exited with code {proc.returncode} during startup.\n"
-                    + self._log_tail(name)
-                )
-            if ready():
-                return
-            if time.monotonic() > deadline:
-                raise ApiServerStartError(
-                    f"{name} not ready within {self._start_timeout:.0f}s.\n{self._log_tail(name)}"
-                )
-            time.sleep(0.1)
-
-    def _log_tail(self, name: str, lines: int = 40) -> str:
-        path = self.log_dir / f"{name}.log"
-        try:
-            text = path.read_text(errors="replace").splitlines()[-lines:]
-        except OSError as exc:
-            return f"(no log at {path}: {exc})"
-        return f"--- last {len(text)} lines of {path} ---\n" + "\n".join(text)
-
-    def _admin_ssl_context(self) -> ssl.SSLContext:
-        pki = self._require_pki()
         context = ssl.create_default_context(cafile=str(pki.ca_cert))
         context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
-        return context
+        apiserver.wait_ready(lambda: http_ok(f"{self.url}/readyz", context), deadline)
 
-    def _write_admin_kubeconfig(self) -> None:
-        pki = self._require_pki()
-        self._write_kubeconfig(
-            self.kubeconfig_path,
-            "admin",
-            {
-                "client-certificate": str(pki.admin_cert),
-                "client-key": str(pki.admin_key),
-            },
-        )
+    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, argv, self.log_dir / f"{name}.log")
+        self._processes.append(process)
+        return process
 
-    def _write_kubeconfig(self, path: Path, user: str, credentials: dict[str, str]) -> None:
-        # JSON is valid YAML, so kubectl and the Python client both read it.
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": self.name,
-                    "cluster": {"server": self.url, "certificate-authority": str(self.ca_path)},
-                }
-            ],
-            "users": [{"name": user, "user": credentials}],
-            "contexts": [
-                {"name": f"{user}@{self.name}", "context": {"cluster": self.name, "user": user}}
-            ],
-            "current-context": f"{user}@{self.name}",
-        }
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(config, indent=2) + "\n")
-
-    def _wait_authorized(
-        self, api: k8s.ApiClient, user: str, rules: list[dict[str, Any]], namespace: str | None
-    ) -> None:
-        # RBAC is served from an informer cache; wait until the first resource
-        # rule is visible so the first request with the new token is not a flaky 403.
-        rule = next((r for r in rules if r.get("resources")), None)
-        if rule is None:
-            return
-        review = {
-            "spec": {
-                "user": user,
-                "groups": ["system:serviceaccounts"],
-                "resourceAttributes": {
-                    "namespace": namespace or "",
-                    "verb": rule["verbs"][0],
-                    "group": (rule.get("apiGroups") or [""])[0],
-                    "resource": rule["resources"][0],
-                },
-            }
-        }
-        authz = k8s.AuthorizationV1Api(api)
-        deadline = time.monotonic() + 10
-        while not authz.create_subject_access_review(review).status.allowed:
-            if time.monotonic() > deadline:
-                raise HarnessError(f"RBAC rule {rule} for {user} not effective after 10s")
-            time.sleep(0.05)
+    def _stop_processes(self) -> None:
+        # apiserver first, then etcd, so the apiserver shuts down cleanly.
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
 
     def _require_workdir(self) -> Path:
         if self.workdir is None:
@@ -478,57 +374,3 @@ class ApiServer:
         if self._pki is None or self.workdir is None:
             raise HarnessError(f"ApiServer {self.name!r} is not started")
         return self._pki
-
-
-def _free_ports(count: int) -> list[int]:
-    # Hold all sockets open while picking so the ports differ; the tiny race
-    # with other processes after closing is acceptable for tests.
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _http_ok(url: str, context: ssl.SSLContext | None) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2, context=context) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _die_with_parent() -> None:
-    # Linux: SIGTERM the child if the test runner dies without tearing down.
-    import ctypes
-    import signal
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _close_client(api: k8s.ApiClient) -> None:
-    api.close()
-    # ApiClient.close() leaves urllib3's pooled sockets open; close them so
-    # no ResourceWarning fires later (warnings are errors in this suite).
-    api.rest_client.pool_manager.clear()
-
-
-def _create_or_ignore(create: Any, namespace: str, body: dict[str, Any]) -> None:
-    try:
-        create(namespace, body)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-
-
-def _create_or_replace(create: Any, replace: Any, body: dict[str, Any], *namespace: str) -> None:
-    try:
-        create(*namespace, body)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-        replace(body["metadata"]["name"], *namespace, body)
