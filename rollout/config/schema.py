@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from rollout.core.cron import parse_cron
 from rollout.errors import ConfigError
 
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
@@ -40,6 +41,8 @@ def parse_duration(value: Any) -> timedelta:
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip()
+        if text.startswith("-") and _DURATION_PART.sub("", text[1:]) == "" and text[1:]:
+            raise ValueError(f"must be a positive duration, got {value!r}")
         if not text or _DURATION_PART.sub("", text) != "":
             raise ValueError(f"expected a duration like 60s, 5m or 24h, got {value!r}")
         seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
@@ -94,6 +97,16 @@ class SecretRef(Strict):
 
     env: str | None = None
     file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_inline(cls, value: Any) -> Any:
+        # The message must not echo the value: it is probably the secret itself.
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            raise ValueError(
+                "a secret must not be written inline; give {env: VARIABLE} or {file: PATH}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
@@ -366,24 +379,36 @@ class ExplicitWindow(Strict):
 
     @field_validator("schedule")
     @classmethod
-    def _five_fields(cls, schedule: str) -> str:
-        if len(schedule.split()) != 5:
-            raise ValueError(f"expected a 5-field cron expression, got {schedule!r}")
+    def _valid_cron(cls, schedule: str) -> str:
+        try:
+            parse_cron(schedule)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
         return schedule
+
+
+def _date_text_as_date(value: Any) -> Any:
+    # "2026-12-24" (quoted, or from ${VAR}) is a whole day, not midnight.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return date.fromisoformat(value.strip())
+    return value
+
+
+DateOrDateTime = Annotated[datetime | date, BeforeValidator(_date_text_as_date)]
 
 
 class Freeze(Strict):
     """No applies from `start` to `end` (dates are whole days in `timezone`)."""
 
-    start: datetime | date
-    end: datetime | date
+    start: DateOrDateTime
+    end: DateOrDateTime
     reason: str
     timezone: TimezoneName = "UTC"
 
     @model_validator(mode="after")
     def _ordered(self) -> Freeze:
         if _as_datetime(self.end) < _as_datetime(self.start):
-            raise ValueError("'end' must not be before 'start'")
+            raise ValueError(f"'end' {self.end} is before 'start' {self.start}")
         return self
 
 
@@ -514,9 +539,8 @@ class Store(Strict):
     def _supported(cls, url: str) -> str:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
-            raise ValueError(
-                f"expected sqlite:///PATH or postgresql://..., got {url.split('@')[-1]!r}"
-            )
+            shown = f"a {scheme}:// URL" if scheme else "no URL scheme"
+            raise ValueError(f"expected sqlite:///PATH or postgresql://..., got {shown}")
         return url
 
 
@@ -578,13 +602,29 @@ class Settings(Strict):
             for j, group in enumerate(rules.groups):
                 if group not in groups:
                     problems.append(
-                        f"environments[{i}].approvals.groups[{j}]: no member is in group {group!r}"
+                        f"environments[{i}].approvals.groups[{j}]: no member is in group "
+                        f"{group!r} (groups in team.members: {_listing(groups)})"
                     )
             if env.approvals and not (rules.members or rules.groups or members):
                 problems.append(f"environments[{i}].approvals.required: no team member can approve")
+            overlap = env.windows.overlap if env.windows else None
+            for j, name in enumerate(overlap.members if overlap else ()):
+                if name not in members:
+                    problems.append(
+                        f"environments[{i}].windows.overlap.members[{j}]: no team member {name!r}"
+                    )
+            for group in overlap.groups if overlap else {}:
+                if group not in groups:
+                    problems.append(
+                        f"environments[{i}].windows.overlap.groups.{group}: "
+                        f"no member is in group {group!r}"
+                    )
             for j, channel in enumerate(env.notify or ()):
                 if channel not in channels:
-                    problems.append(f"environments[{i}].notify[{j}]: no channel {channel!r}")
+                    problems.append(
+                        f"environments[{i}].notify[{j}]: no channel {channel!r} "
+                        f"(known: {_listing(channels)})"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -596,3 +636,7 @@ class Settings(Strict):
                 return env
         known = ", ".join(e.name for e in self.environments)
         raise ConfigError(f"no environment {name!r} in the configuration (known: {known})")
+
+
+def _listing(names: set[str]) -> str:
+    return ", ".join(sorted(names)) or "none"
