@@ -1,7 +1,17 @@
-"""`rollout reject`."""
+"""`rollout reject ID --reason TEXT`: end a rollout as rejected."""
 
 from __future__ import annotations
 
-from rollout.cli.stub import not_built
+import click
 
-command = not_built("reject", "Reject a rollout")
+from rollout.cli.api_client import ApiClient, server_options
+
+
+@click.command(name="reject")
+@click.argument("rollout_id")
+@click.option("--reason", required=True, help="Why (shown in the audit log and messages).")
+@server_options
+def command(rollout_id: str, reason: str, server: str, token: str) -> None:
+    """Reject rollout ROLLOUT_ID; this ends it (exit 8 if refused)."""
+    result = ApiClient(server, token).post(f"/rollouts/{rollout_id}/reject", {"reason": reason})
+    click.echo(result["message"])

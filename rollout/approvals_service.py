@@ -1,0 +1,506 @@
+"""Approval use cases: approve, reject, hold, resume, break-glass.
+
+Every entry point (Slack, GitHub, the HTTP API behind the CLI) verifies who
+is asking and hands a `VerifiedIdentity` here; this module applies the pure
+rules of :mod:`rollout.core.approvals` to what the store recorded, writes the
+audit event and moves the rollout with the store's compare-and-set
+transition, so quorum is reached exactly once however many approvals arrive
+at the same moment. Refusals raise `ApprovalError` (or `AuthError`) and are
+audited too; nothing else changes when a request is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from rollout.config.schema import ApprovalRules, Environment, Settings, Team
+from rollout.core.approvals import (
+    ApprovalDecision,
+    ApprovalStatus,
+    OpenedConnection,
+    RiskFinding,
+    RiskRuleSpec,
+    Roster,
+    RosterMember,
+    Rules,
+    VerifiedIdentity,
+    allowed_approvers,
+    check_approver,
+    evaluate_approvals,
+    risk_findings,
+)
+from rollout.core.lifecycle import State, predecessors
+from rollout.errors import ApprovalError, AuthError, RolloutError
+from rollout.store.records import (
+    ApprovalRecord,
+    HoldRecord,
+    OutboxItem,
+    RolloutRecord,
+    StageEvent,
+)
+
+Clock = Callable[[], datetime]
+"""Returns the current aware UTC time; injected so tests control expiry."""
+
+
+class ApprovalStore(Protocol):
+    """The part of `rollout.store.Store` this module uses."""
+
+    def get_rollout(self, rollout_id: str) -> RolloutRecord | None: ...
+
+    def list_rollouts(
+        self,
+        environment: str | None = None,
+        states: Collection[str] | None = None,
+        limit: int = 50,
+        *,
+        commit_sha: str | None = None,
+    ) -> list[RolloutRecord]: ...
+
+    def transition(
+        self,
+        rollout_id: str,
+        from_states: Collection[str],
+        to_state: str,
+        *,
+        actor: str,
+        channel: str,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        outbox: Sequence[OutboxItem] = (),
+    ) -> RolloutRecord | None: ...
+
+    def record_event(
+        self,
+        kind: str,
+        *,
+        actor: str,
+        channel: str,
+        rollout_id: str | None = None,
+        environment: str | None = None,
+        request_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> StageEvent: ...
+
+    def add_approval(
+        self,
+        rollout_id: str,
+        environment: str,
+        commit_sha: str,
+        member: str,
+        *,
+        channel: str,
+        decision: str = "approve",
+        request_id: str | None = None,
+        reason: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> bool: ...
+
+    def approvals_for(self, rollout_id: str, environment: str) -> list[ApprovalRecord]: ...
+
+    def set_hold(
+        self,
+        environment: str,
+        held: bool,
+        actor: str,
+        reason: str | None = None,
+        *,
+        channel: str = "cli",
+        request_id: str | None = None,
+    ) -> HoldRecord: ...
+
+    def hold_of(self, environment: str) -> HoldRecord | None: ...
+
+
+# --- configuration -> pure inputs -------------------------------------------------
+
+
+def roster_from_team(team: Team) -> Roster:
+    return Roster(
+        tuple(
+            RosterMember(
+                name=m.name,
+                groups=frozenset(m.groups),
+                slack_id=m.slack_id,
+                github=m.github,
+                email=m.email,
+            )
+            for m in team.members
+        )
+    )
+
+
+def rules_from_config(rules: ApprovalRules) -> Rules:
+    return Rules(
+        required=rules.required,
+        members=rules.members,
+        groups=rules.groups,
+        allow_self_approval=rules.allow_self_approval,
+        expires_after=rules.expires_after,
+        risk_rules=tuple(
+            RiskRuleSpec(
+                name=r.name,
+                when=r.when,
+                labels=dict(r.labels),
+                require_groups=dict(r.require_groups),
+                extra_approvals=r.extra_approvals,
+            )
+            for r in rules.risk_rules
+        ),
+        break_glass_group=rules.break_glass_group,
+    )
+
+
+def opened_connections(rollout: RolloutRecord) -> list[OpenedConnection]:
+    """The connections the engine stored in the rollout's `risk` artifact.
+
+    Format: ``{"opened": [OpenedConnection.to_json(), ...]}``.
+    """
+    risk = rollout.risk
+    if not isinstance(risk, Mapping):
+        return []
+    return [OpenedConnection.from_json(item) for item in risk.get("opened") or ()]
+
+
+def author_identities(rollout: RolloutRecord) -> list[str]:
+    """Names, emails or logins of every author of the commits in the rollout.
+
+    The rollout's own `author`/`author_email`, plus ``plan["authors"]`` when
+    the engine records the authors of every commit since the previous one.
+    """
+    identities = [rollout.author, rollout.author_email]
+    if isinstance(rollout.plan, Mapping):
+        identities += [str(a) for a in rollout.plan.get("authors") or ()]
+    return identities
+
+
+# --- outcomes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a request did, phrased for the person who sent it."""
+
+    message: str
+    rollout_id: str | None = None
+    environment: str | None = None
+    status: ApprovalStatus | None = None
+    quorum_reached: bool = False
+    """True for the one request whose approval moved the rollout to `approved`."""
+
+
+NotificationsFor = Callable[[RolloutRecord, str, Mapping[str, Any]], list[OutboxItem]]
+
+
+class ApprovalsService:
+    """Approval use cases over a store; one instance per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ApprovalStore,
+        clock: Clock,
+        *,
+        notifications_for: NotificationsFor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.roster = roster_from_team(settings.team)
+        self._notifications_for = notifications_for or (lambda _r, _e, _p: [])
+
+    # -- reading -----------------------------------------------------------------------
+
+    def rollout(self, rollout_id: str) -> RolloutRecord:
+        record = self.store.get_rollout(rollout_id)
+        if record is None:
+            raise ApprovalError(f"no rollout {rollout_id!r}; `rollout status` lists them")
+        return record
+
+    def environment(self, name: str) -> Environment:
+        for env in self.settings.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(e.name for e in self.settings.environments)
+        raise ApprovalError(f"no environment {name!r} (known: {known})")
+
+    def risk(self, rollout: RolloutRecord, rules: Rules) -> list[RiskFinding]:
+        return risk_findings(rules.risk_rules, opened_connections(rollout))
+
+    def status(self, rollout: RolloutRecord) -> ApprovalStatus | None:
+        """The approval status for the rollout's current environment (None: no rules)."""
+        env = self.environment(rollout.environment)
+        if env.approvals is None:
+            return None
+        rules = rules_from_config(env.approvals)
+        return evaluate_approvals(
+            rules,
+            self.roster,
+            self.roster.authors(author_identities(rollout)),
+            self._decisions(rollout),
+            self.risk(rollout, rules),
+            self.clock(),
+            commit_sha=rollout.commit_sha,
+        )
+
+    def _decisions(self, rollout: RolloutRecord) -> list[ApprovalDecision]:
+        return [
+            ApprovalDecision(
+                member=a.member,
+                decision="reject" if a.decision == "reject" else "approve",
+                at=a.at,
+                commit_sha=a.commit_sha,
+                channel=a.channel,
+            )
+            for a in self.store.approvals_for(rollout.id, rollout.environment)
+        ]
+
+    # -- deciding ------------------------------------------------------------------------
+
+    def approve(self, who: VerifiedIdentity, rollout_id: str) -> Outcome:
+        """Record `who`'s approval; move the rollout to approved when quorum is reached.
+
+        Raises ApprovalError (not awaiting approval, not allowed, self-approval)
+        or AuthError (not on the roster); the refusal is audited.
+        """
+        with self._audited_refusal(who, "approve", rollout_id):
+            rollout = self.rollout(rollout_id)
+            self._require_awaiting(rollout)
+            env = self.environment(rollout.environment)
+            if env.approvals is None:
+                raise ApprovalError(f"environment {env.name} does not take approvals")
+            rules = rules_from_config(env.approvals)
+            risk = self.risk(rollout, rules)
+            authors = self.roster.authors(author_identities(rollout))
+            check_approver(rules, self.roster, who.member, authors, risk)
+            now = self.clock()
+            added = self.store.add_approval(
+                rollout.id,
+                rollout.environment,
+                rollout.commit_sha,
+                who.member,
+                channel=who.channel,
+                decision="approve",
+                request_id=who.request_id,
+                expires_at=now + rules.expires_after,
+            )
+        if not added:
+            # One decision per member and stage (the store's unique key); say so plainly.
+            self._event(who, rollout, "approval.repeated", {})
+        status = evaluate_approvals(
+            rules,
+            self.roster,
+            authors,
+            self._decisions(rollout),
+            risk,
+            self.clock(),
+            commit_sha=rollout.commit_sha,
+        )
+        done = f"{who.member} approved {rollout.id} ({rollout.environment})"
+        if not added:
+            done = f"{who.member} had already decided on {rollout.id}"
+            if who.member in status.expired:
+                # The store keeps one decision per member and stage.
+                done += " (that approval has expired and cannot be renewed yet)"
+        if not status.granted:
+            return Outcome(
+                f"{done}; {status.summary()}",
+                rollout.id,
+                rollout.environment,
+                status,
+            )
+        details = {"approvers": list(status.approvers), "reasons": list(status.reasons)}
+        moved = self.store.transition(
+            rollout.id,
+            [State.AWAITING_APPROVAL.value],
+            State.APPROVED.value,
+            actor=who.member,
+            channel=who.channel,
+            reason=status.summary(),
+            details=details,
+            request_id=who.request_id,
+            outbox=self._notifications_for(rollout, "approved", details),
+        )
+        message = (
+            f"{rollout.id} is approved for {rollout.environment} ({status.summary()})"
+            if moved is not None
+            else f"{done}; another request already moved it on"
+        )
+        return Outcome(message, rollout.id, rollout.environment, status, moved is not None)
+
+    def reject(self, who: VerifiedIdentity, rollout_id: str, reason: str) -> Outcome:
+        """End the rollout as rejected. Any allowed approver (authors included) may reject."""
+        with self._audited_refusal(who, "reject", rollout_id):
+            if not reason.strip():
+                raise ApprovalError("a rejection needs a reason")
+            rollout = self.rollout(rollout_id)
+            env = self.environment(rollout.environment)
+            if env.approvals is not None:
+                rules = rules_from_config(env.approvals)
+                check_approver(rules, self.roster, who.member, (), self.risk(rollout, rules))
+            elif self.roster.get(who.member) is None:
+                raise AuthError(f"{who.member!r} is not on the team roster")
+            self.store.add_approval(
+                rollout.id,
+                rollout.environment,
+                rollout.commit_sha,
+                who.member,
+                channel=who.channel,
+                decision="reject",
+                request_id=who.request_id,
+                reason=reason,
+            )
+            details = {"reason": reason}
+            moved = self.store.transition(
+                rollout.id,
+                sorted(s.value for s in predecessors(State.REJECTED)),
+                State.REJECTED.value,
+                actor=who.member,
+                channel=who.channel,
+                reason=reason,
+                details=details,
+                request_id=who.request_id,
+                outbox=self._notifications_for(rollout, "rejected", details),
+            )
+            if moved is None:
+                current = self.rollout(rollout_id)
+                raise ApprovalError(f"{rollout.id} cannot be rejected: it is {current.state}")
+        return Outcome(f"{who.member} rejected {rollout.id}: {reason}", rollout.id, env.name)
+
+    def hold(self, who: VerifiedIdentity, environment: str, reason: str | None) -> Outcome:
+        """Freeze every apply to `environment` until resumed."""
+        return self._set_hold(who, environment, True, reason)
+
+    def resume(self, who: VerifiedIdentity, environment: str) -> Outcome:
+        return self._set_hold(who, environment, False, None)
+
+    def _set_hold(
+        self, who: VerifiedIdentity, environment: str, held: bool, reason: str | None
+    ) -> Outcome:
+        kind = "hold" if held else "resume"
+        with self._audited_refusal(who, kind, None, environment):
+            env = self.environment(environment)
+            self._check_operator(who, env)
+            self.store.set_hold(
+                env.name,
+                held,
+                who.member,
+                reason,
+                channel=who.channel,
+                request_id=who.request_id,
+            )
+        verb = "held: no applies until resumed" if held else "resumed"
+        return Outcome(f"{env.name} {verb} (by {who.member})", environment=env.name)
+
+    def break_glass(self, who: VerifiedIdentity, rollout_id: str, reason: str) -> Outcome:
+        """Override the time window for one rollout; needs the break-glass group and a reason.
+
+        Approvals are still required; only the window is overridden. The event
+        is flagged ``break_glass`` in the audit log for the scheduler to honour.
+        """
+        with self._audited_refusal(who, "break_glass", rollout_id):
+            if not reason.strip():
+                raise ApprovalError("break-glass needs a reason")
+            rollout = self.rollout(rollout_id)
+            env = self.environment(rollout.environment)
+            group = env.approvals.break_glass_group if env.approvals else None
+            if group is None:
+                raise ApprovalError(f"environment {env.name} has no break_glass_group")
+            member = self.roster.get(who.member)
+            if member is None:
+                raise AuthError(f"{who.member!r} is not on the team roster")
+            if group not in member.groups:
+                raise ApprovalError(f"{who.member} is not in the break-glass group {group!r}")
+            if rollout.state in {s.value for s in (State.DONE, State.REJECTED, State.SUPERSEDED)}:
+                raise ApprovalError(f"{rollout.id} is {rollout.state}; nothing to override")
+        self._event(who, rollout, "window.break_glass", {"reason": reason, "break_glass": True})
+        return Outcome(
+            f"BREAK-GLASS: {who.member} overrode the window for {rollout.id}: {reason}",
+            rollout.id,
+            env.name,
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _require_awaiting(self, rollout: RolloutRecord) -> None:
+        if rollout.state == State.AWAITING_APPROVAL.value:
+            return
+        if rollout.state == State.SUPERSEDED.value:
+            newer = f" by {rollout.superseded_by}" if rollout.superseded_by else ""
+            raise ApprovalError(
+                f"{rollout.id} was superseded{newer}; approvals never carry over, "
+                "approve the newer rollout"
+            )
+        raise ApprovalError(f"{rollout.id} is not awaiting approval (it is {rollout.state})")
+
+    def _check_operator(self, who: VerifiedIdentity, env: Environment) -> None:
+        """Hold/resume: allowed approvers of the environment, or its break-glass group."""
+        member = self.roster.get(who.member)
+        if member is None:
+            raise AuthError(f"{who.member!r} is not on the team roster")
+        if env.approvals is None:
+            return
+        rules = rules_from_config(env.approvals)
+        if member in allowed_approvers(rules, self.roster):
+            return
+        if rules.break_glass_group and rules.break_glass_group in member.groups:
+            return
+        raise ApprovalError(f"{who.member} may not hold or resume {env.name}")
+
+    def _event(
+        self, who: VerifiedIdentity, rollout: RolloutRecord, kind: str, details: dict[str, Any]
+    ) -> None:
+        self.store.record_event(
+            kind,
+            rollout_id=rollout.id,
+            environment=rollout.environment,
+            actor=who.member,
+            channel=who.channel,
+            request_id=who.request_id,
+            details={**details, "commit_sha": rollout.commit_sha, "channel_user": who.channel_user},
+        )
+
+    @contextmanager
+    def _audited_refusal(
+        self,
+        who: VerifiedIdentity,
+        action: str,
+        rollout_id: str | None,
+        environment: str | None = None,
+    ) -> Iterator[None]:
+        """An ApprovalError raised inside is audited as a refusal, then re-raised."""
+        try:
+            yield
+        except ApprovalError as exc:
+            self.record_refusal(who, action, exc, rollout_id, environment)
+            raise
+
+    def record_refusal(
+        self,
+        who: VerifiedIdentity,
+        action: str,
+        error: RolloutError,
+        rollout_id: str | None = None,
+        environment: str | None = None,
+    ) -> None:
+        """Audit a refused request (unknown user, bad rollout, not allowed)."""
+        known = rollout_id is not None and self.store.get_rollout(rollout_id) is not None
+        self.store.record_event(
+            "approval.refused",
+            rollout_id=rollout_id if known else None,
+            environment=environment,
+            actor=who.member,
+            channel=who.channel,
+            request_id=who.request_id,
+            details={
+                "action": action,
+                "error": error.message,
+                "rollout": rollout_id,
+                "channel_user": who.channel_user,
+            },
+        )

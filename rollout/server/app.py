@@ -1,0 +1,132 @@
+"""The app factory: one FastAPI app from settings, a store and the services.
+
+    app = create_app(settings, store, clock=clock)
+    app = create_app(settings, store, clock=clock, github=GitHubIntegration(
+        secret, on_push=watcher.on_push, pull_request_head=...), routers=[more])
+
+Routers live in their own modules and are built from a `ServerContext`;
+later services add theirs through `routers=` (or `app.include_router`) and
+reach the context at `app.state.context`. Errors a caller can cause become
+JSON `{"error": message}` with a fitting status, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from rollout import __version__
+from rollout.approvals_service import ApprovalsService
+from rollout.config.schema import Settings
+from rollout.errors import (
+    ApprovalError,
+    AuthError,
+    ConfigError,
+    RolloutError,
+    StoreError,
+)
+from rollout.server.api_routes import api_router
+from rollout.server.context import (
+    Clock,
+    GitHubIntegration,
+    ServerContext,
+    ServerStore,
+    SlackIntegration,
+)
+from rollout.server.github_routes import github_pull_request_head, github_router
+from rollout.server.limits import BodySizeLimit
+from rollout.server.slack_routes import post_to_response_url, slack_router
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    store: ServerStore,
+    *,
+    clock: Clock = utc_now,
+    approvals: ApprovalsService | None = None,
+    slack: SlackIntegration | None = None,
+    github: GitHubIntegration | None = None,
+    routers: Iterable[Callable[[ServerContext], APIRouter]] = (),
+    extras: Mapping[str, Any] | None = None,
+) -> FastAPI:
+    """Build the HTTP app.
+
+    `slack`/`github` default to what the configuration gives (their secrets
+    resolved now, so a missing secret fails at start-up with ConfigError);
+    a channel without a secret has no routes. `routers` are factories called
+    with the shared context, mounted after the built-in ones.
+    """
+    context = ServerContext(
+        settings=settings,
+        store=store,
+        approvals=approvals or ApprovalsService(settings, store, clock),
+        clock=clock,
+        slack=slack or _slack_from(settings),
+        github=github or _github_from(settings),
+        extras=dict(extras or {}),
+    )
+    app = FastAPI(
+        title="netpol-rollout",
+        version=__version__,
+        description="GitOps rollouts of Kubernetes NetworkPolicies: approvals and status.",
+    )
+    app.state.context = context
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.server.max_body_bytes)
+    app.add_exception_handler(RolloutError, _rollout_error)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(api_router(context))
+    if context.slack is not None:
+        app.include_router(slack_router(context))
+    if context.github is not None:
+        app.include_router(github_router(context))
+    for factory in routers:
+        app.include_router(factory(context))
+    return app
+
+
+def _slack_from(settings: Settings) -> SlackIntegration | None:
+    slack = settings.notifications.slack
+    if slack is None or slack.signing_secret is None:
+        return None
+    return SlackIntegration(
+        signing_secret=slack.signing_secret.resolve(), respond=post_to_response_url
+    )
+
+
+def _github_from(settings: Settings) -> GitHubIntegration | None:
+    github = settings.notifications.github
+    if github is None or github.webhook_secret is None:
+        return None
+    return GitHubIntegration(
+        webhook_secret=github.webhook_secret.resolve(),
+        pull_request_head=github_pull_request_head(github.api_url, github.token.resolve()),
+    )
+
+
+def _status_for(exc: RolloutError) -> int:
+    if isinstance(exc, AuthError):  # SignatureError included
+        return 401
+    if isinstance(exc, ApprovalError):
+        return 403
+    if isinstance(exc, StoreError):
+        return 503
+    if isinstance(exc, ConfigError):
+        return 500
+    return 400
+
+
+async def _rollout_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RolloutError)
+    return JSONResponse({"error": exc.message}, status_code=_status_for(exc))

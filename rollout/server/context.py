@@ -1,0 +1,76 @@
+"""What the HTTP routers share: settings, store, services, clock, channel integrations.
+
+Routers are built by functions taking a `ServerContext`, so the app factory
+(and later the service's own routes) compose them without globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from rollout.approvals_service import ApprovalsService, ApprovalStore
+from rollout.config.schema import Settings
+from rollout.store.records import OutboxRecord, StageEvent
+
+Clock = Callable[[], datetime]
+SlackResponder = Callable[[str, Mapping[str, Any]], None]
+"""Posts a message payload to a Slack `response_url`."""
+PushHandler = Callable[[Mapping[str, Any]], None]
+"""Receives a verified, de-duplicated GitHub `push` payload (the git watcher plugs in here)."""
+PullRequestHead = Callable[[str, int], str | None]
+"""(repository full name, pull-request number) -> the head commit sha, or None."""
+
+
+class ServerStore(ApprovalStore, Protocol):
+    """The part of `rollout.store.Store` the HTTP layer uses."""
+
+    def seen_request(self, source: str, request_id: str) -> bool: ...
+
+    def member_for_token_hash(self, token_hash: str) -> str | None: ...
+
+    def events(
+        self,
+        *,
+        rollout_id: str | None = None,
+        environment: str | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int = 200,
+    ) -> list[StageEvent]: ...
+
+    def outbox_items(
+        self, status: str | None = None, *, rollout_id: str | None = None
+    ) -> list[OutboxRecord]: ...
+
+
+@dataclass(frozen=True)
+class SlackIntegration:
+    signing_secret: str
+    respond: SlackResponder
+    """How replies reach `response_url` (default: slack_sdk's WebhookClient)."""
+    response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
+    """A `response_url` elsewhere is never called, even in a correctly signed request."""
+    windows_text: Callable[[], str] | None = None
+    """Answers `/rollout windows` (the windows module plugs in here)."""
+
+
+@dataclass(frozen=True)
+class GitHubIntegration:
+    webhook_secret: str
+    on_push: PushHandler | None = None
+    pull_request_head: PullRequestHead | None = None
+    """Needed for `/rollout` comments on pull requests (issue_comment has no head sha)."""
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    settings: Settings
+    store: ServerStore
+    approvals: ApprovalsService
+    clock: Clock
+    slack: SlackIntegration | None = None
+    github: GitHubIntegration | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Room for later services (scheduler, leader election) without changing this type."""

@@ -1,0 +1,201 @@
+"""Slack: the `/rollout` slash command and the Approve/Reject buttons.
+
+Every request is verified (v0 signature with slack_sdk, 5-minute timestamp
+window) and remembered by its signature, so a replay is refused even within
+those 5 minutes. Slack wants an answer within 3 seconds: checks and quick
+reads answer at once; decisions are acknowledged at once and finished in a
+background task that posts the result to the request's `response_url`.
+Unknown users get an ephemeral answer and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from slack_sdk.webhook import WebhookClient
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from rollout.approvals_service import Outcome
+from rollout.core.approvals import VerifiedIdentity
+from rollout.core.lifecycle import ACTIVE
+from rollout.errors import AuthError, RolloutError, SignatureError
+from rollout.server.auth import SlackVerifier
+from rollout.server.context import ServerContext, SlackIntegration
+
+log = logging.getLogger(__name__)
+
+APPROVE_ACTION_ID = "rollout.approve"
+REJECT_ACTION_ID = "rollout.reject"
+"""`action_id`s of the buttons on the rollout message; their `value` is the rollout id."""
+
+HELP = """\
+`/rollout status [ID]` rollouts and what they wait for
+`/rollout approve ID` approve a rollout
+`/rollout reject ID REASON` reject it (ends the rollout)
+`/rollout hold ENV [REASON]` freeze all applies to an environment
+`/rollout resume ENV` lift the hold
+`/rollout windows` the next apply windows
+`/rollout help` this text"""
+
+
+def post_to_response_url(url: str, payload: Mapping[str, Any]) -> None:
+    """The default responder: slack_sdk's WebhookClient."""
+    response = WebhookClient(url, timeout=10).send_dict(dict(payload))
+    if response.status_code >= 300:
+        log.warning("Slack response_url answered %s", response.status_code)
+
+
+def _ephemeral(text: str, status_code: int = 200) -> JSONResponse:
+    return JSONResponse({"response_type": "ephemeral", "text": text}, status_code=status_code)
+
+
+def slack_router(ctx: ServerContext) -> APIRouter:
+    """`/slack/commands` and `/slack/interactions`; needs `ctx.slack`."""
+    assert ctx.slack is not None
+    slack: SlackIntegration = ctx.slack
+    verifier = SlackVerifier(slack.signing_secret, ctx.clock)
+    router = APIRouter(prefix="/slack", tags=["slack"])
+
+    async def verified_form(request: Request) -> dict[str, str]:
+        body = await request.body()
+        signature = request.headers.get("x-slack-signature")
+        verifier.verify(body, request.headers.get("x-slack-request-timestamp"), signature)
+        assert signature is not None
+        if not await run_in_threadpool(ctx.store.seen_request, "slack", signature):
+            raise SignatureError("replayed request: this signature was already used")
+        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {key: values[0] for key, values in form.items()}
+
+    def identify(user_id: str, request_id: str) -> VerifiedIdentity | None:
+        member = ctx.approvals.roster.by_slack_id(user_id)
+        if member is None:
+            return None
+        return VerifiedIdentity(member.name, "slack", request_id, channel_user=user_id)
+
+    async def unknown(user_id: str, request_id: str, action: str) -> JSONResponse:
+        """Audit the attempt, change nothing, and tell the user why."""
+        stranger = VerifiedIdentity(f"slack:{user_id}", "slack", request_id, channel_user=user_id)
+        error = AuthError(f"Slack user {user_id} is not on the team roster")
+        await run_in_threadpool(ctx.approvals.record_refusal, stranger, action, error)
+        return _ephemeral(
+            f"Sorry, Slack user {user_id} is not on the netpol-rollout team roster, "
+            "so nothing was changed. Ask an admin to add your slack_id to the config."
+        )
+
+    def later(
+        response_url: str, work: Callable[[], Outcome], ack: str = "Working on it…"
+    ) -> JSONResponse:
+        """Acknowledge now; run `work` after the response and post its result."""
+        if not response_url.startswith(slack.response_url_prefixes):
+            return _ephemeral("refused: response_url is not a Slack URL", 400)
+
+        def finish() -> None:
+            try:
+                outcome = work()
+                payload = {"response_type": "in_channel", "text": outcome.message}
+            except RolloutError as exc:
+                payload = {"response_type": "ephemeral", "text": f"Refused: {exc.message}"}
+            except Exception:
+                log.exception("Slack request failed")
+                payload = {"response_type": "ephemeral", "text": "Internal error; see logs."}
+            try:
+                slack.respond(response_url, payload)
+            except Exception:
+                log.exception("posting to Slack's response_url failed")
+
+        return JSONResponse(
+            {"response_type": "ephemeral", "text": ack}, background=BackgroundTask(finish)
+        )
+
+    @router.post("/commands", summary="The /rollout slash command")
+    async def command(request: Request) -> JSONResponse:
+        form = await verified_form(request)
+        user_id = form.get("user_id", "")
+        request_id = form.get("trigger_id") or request.headers["x-slack-signature"]
+        words = form.get("text", "").split()
+        who = identify(user_id, request_id)
+        if who is None:
+            return await unknown(user_id, request_id, " ".join(words[:1]) or "help")
+        verb, args = (words[0].lower(), words[1:]) if words else ("help", [])
+        response_url = form.get("response_url", "")
+        service = ctx.approvals
+        if verb == "approve" and len(args) == 1:
+            return later(response_url, lambda: service.approve(who, args[0]))
+        if verb == "reject" and len(args) >= 2:
+            reason = " ".join(args[1:])
+            return later(response_url, lambda: service.reject(who, args[0], reason))
+        if verb == "hold" and len(args) >= 1:
+            why = " ".join(args[1:]) or None
+            return later(response_url, lambda: service.hold(who, args[0], why))
+        if verb == "resume" and len(args) == 1:
+            return later(response_url, lambda: service.resume(who, args[0]))
+        if verb == "status" and len(args) <= 1:
+            try:
+                text = await run_in_threadpool(status_text, ctx, args[0] if args else None)
+            except RolloutError as exc:
+                text = exc.message
+            return _ephemeral(text)
+        if verb == "windows" and not args:
+            text = slack.windows_text() if slack.windows_text else "Windows are not available yet."
+            return _ephemeral(text)
+        if verb == "reject" and len(args) == 1:
+            return _ephemeral(f"A rejection needs a reason: `/rollout reject {args[0]} REASON`")
+        return _ephemeral(HELP)
+
+    @router.post("/interactions", summary="Approve/Reject buttons on the rollout message")
+    async def interaction(request: Request) -> JSONResponse:
+        form = await verified_form(request)
+        try:
+            payload = json.loads(form.get("payload", ""))
+            user_id = str(payload["user"]["id"])
+            action = payload["actions"][0]
+            action_id, rollout_id = str(action["action_id"]), str(action["value"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            return _ephemeral("unsupported interaction", 400)
+        request_id = str(payload.get("trigger_id") or request.headers["x-slack-signature"])
+        who = identify(user_id, request_id)
+        if who is None:
+            return await unknown(user_id, request_id, action_id)
+        response_url = str(payload.get("response_url", ""))
+        if action_id == APPROVE_ACTION_ID:
+            return later(response_url, lambda: ctx.approvals.approve(who, rollout_id))
+        if action_id == REJECT_ACTION_ID:
+            # A rejection must carry a reason, which a button cannot give.
+            return _ephemeral(
+                f"To reject, say why: `/rollout reject {rollout_id} REASON`. Nothing was changed."
+            )
+        return _ephemeral("unsupported action", 400)
+
+    return router
+
+
+def status_text(ctx: ServerContext, rollout_id: str | None) -> str:
+    """One line per active rollout (or the one asked for), with what it waits for."""
+    service = ctx.approvals
+    if rollout_id is not None:
+        rollouts = [service.rollout(rollout_id)]
+    else:
+        rollouts = ctx.store.list_rollouts(states=[s.value for s in ACTIVE], limit=20)
+    if not rollouts:
+        return "No active rollouts."
+    lines = []
+    for rollout in rollouts:
+        line = f"`{rollout.id}` {rollout.commit_sha[:8]} {rollout.environment}: {rollout.state}"
+        status = service.status(rollout) if rollout.state == "awaiting_approval" else None
+        if status is not None:
+            line += f" ({status.summary()})"
+            line += "".join(f"\n    {reason}" for reason in status.reasons[1:])
+        lines.append(line)
+    held = [
+        f"{env.name} is HELD by {hold.actor}" + (f": {hold.reason}" if hold.reason else "")
+        for env in ctx.settings.environments
+        if (hold := ctx.store.hold_of(env.name)) is not None and hold.held
+    ]
+    return "\n".join(lines + held)
