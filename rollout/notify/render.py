@@ -1,0 +1,95 @@
+"""Channel-neutral wording of events: status lines, emoji, Slack dates, Markdown.
+
+Shared by the Slack, GitHub and digest renderers so a stage reads the same
+everywhere (one formatter, not one per channel).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rollout.core.events import EventType, RolloutEvent
+
+STATUS: dict[EventType, tuple[str, str]] = {
+    EventType.ROLLOUT_DETECTED: (":mag:", "New commit detected"),
+    EventType.ROLLOUT_VALIDATED: (":white_check_mark:", "Validated"),
+    EventType.STAGING_APPLIED: (":rocket:", "Applied to staging"),
+    EventType.SMOKE_PASSED: (":large_green_circle:", "Smoke tests passed"),
+    EventType.SMOKE_FAILED: (":red_circle:", "Smoke tests failed"),
+    EventType.STAGING_ROLLED_BACK: (":rewind:", "Staging rolled back"),
+    EventType.APPROVAL_REQUESTED: (":raising_hand:", "Approval requested"),
+    EventType.APPROVAL_GRANTED: (":+1:", "Approval granted"),
+    EventType.ROLLOUT_REJECTED: (":no_entry:", "Rejected"),
+    EventType.PRODUCTION_SCHEDULED: (":calendar:", "Scheduled for the next window"),
+    EventType.PRODUCTION_APPLIED: (":tada:", "Applied to production"),
+    EventType.PRODUCTION_FAILED: (":rotating_light:", "Production apply failed"),
+    EventType.DRIFT_DETECTED: (":warning:", "Drift detected"),
+    EventType.REVIEW_DIGEST: (":clipboard:", "Monthly policy review"),
+}
+
+MAX_RISKY_LINES = 5
+
+
+def status_line(event: RolloutEvent) -> str:
+    """`Applied to staging (staging)`, `Approval granted by alice`, ..."""
+    _, text = STATUS[event.type]
+    if event.actor and event.type in (EventType.APPROVAL_GRANTED, EventType.ROLLOUT_REJECTED):
+        text = f"{text} by {event.actor}"
+    if event.environment:
+        text = f"{text} ({event.environment})"
+    return text
+
+
+def approval_pending(event: RolloutEvent) -> bool:
+    """Approve/Reject are offered while approval is requested and not yet complete."""
+    return (
+        event.type in (EventType.APPROVAL_REQUESTED, EventType.APPROVAL_GRANTED)
+        and event.approvals is not None
+        and bool(event.approvals.still_needed)
+    )
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def slack_date(moment: datetime) -> str:
+    """Slack renders this in each reader's own timezone; the fallback is UTC."""
+    unix = int(moment.timestamp())
+    return f"<!date^{unix}^{{date_short_pretty}} {{time}}|{utc_text(moment)}>"
+
+
+def escape_slack(text: str) -> str:
+    """Slack mrkdwn control characters (&, <, >) escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def diff_text(event: RolloutEvent, *, code: str = "`") -> str | None:
+    if event.diff is None:
+        return None
+    line = f"{event.diff.opened} flow(s) opened, {event.diff.closed} closed"
+    risky = event.diff.riskiest[:MAX_RISKY_LINES]
+    if risky:
+        line += "\n" + "\n".join(f"• {code}{r}{code}" for r in risky)
+        if len(event.diff.riskiest) > MAX_RISKY_LINES:
+            line += f"\n… and {len(event.diff.riskiest) - MAX_RISKY_LINES} more"
+    return line
+
+
+def smoke_text(event: RolloutEvent) -> str | None:
+    if event.smoke is None:
+        return None
+    text = f"{event.smoke.passed} passed, {event.smoke.failed} failed"
+    if event.smoke.failures:
+        text += "\n" + "\n".join(f"• {f}" for f in event.smoke.failures[:MAX_RISKY_LINES])
+    return text
+
+
+def approvals_text(event: RolloutEvent) -> str | None:
+    if event.approvals is None:
+        return None
+    got = ", ".join(event.approvals.approved_by) or "none yet"
+    text = f"{len(event.approvals.approved_by)}/{event.approvals.required} — approved by {got}"
+    if event.approvals.still_needed:
+        text += "\nStill needed: " + "; ".join(event.approvals.still_needed)
+    return text
