@@ -27,6 +27,8 @@ class Commit:
     author_email: str
     message: str
     committed_at: datetime | None = None
+    authors: tuple[str, ...] = ()
+    """Names/emails of every author since the previous rollout (self-approval checks)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class WindowGate(Protocol):
 
     def usable_now(self, environment: str, now: datetime) -> bool: ...
 
-    def next_start(self, environment: str, now: datetime) -> datetime | None: ...
+    def next_start(self, environment: str, now: datetime) -> datetime | None:
+        """`now` if usable now, else the next usable start (None: none ahead)."""
 
 
 class ApprovalCheck(Protocol):
@@ -85,8 +88,16 @@ class ApprovalCheck(Protocol):
 
 
 class Scheduler(Protocol):
-    """Wakes the engine for one rollout at a given time; survives restarts."""
+    """Wakes the engine for one rollout at a given time; survives restarts.
+
+    `wake_at` replaces any earlier wake-up of the same rollout (one job per
+    rollout); `cancel` of an unknown rollout does nothing.
+    """
 
     def wake_at(self, rollout_id: str, at: datetime) -> None: ...
 
     def cancel(self, rollout_id: str) -> None: ...
+
+
+Fence = Callable[[], bool]
+"""True while this process may act on clusters (it holds the leader lease)."""

@@ -1,7 +1,36 @@
-"""`rollout serve`."""
+"""`rollout serve`: run the service (HTTP for every replica; rollouts on the leader)."""
 
 from __future__ import annotations
 
-from rollout.cli.stub import not_built
+import os
+from pathlib import Path
 
-command = not_built("serve", "Run the service: watch the policy repository and drive rollouts")
+import click
+
+from rollout.cli.options import config_option
+from rollout.config import load_config
+
+
+@click.command(name="serve")
+@config_option
+@click.option(
+    "--listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Address to serve HTTP on (default: server.listen of the configuration).",
+)
+@click.option(
+    "--log-level",
+    default=lambda: os.environ.get("ROLLOUT_LOG_LEVEL", "INFO"),
+    show_default="INFO (env ROLLOUT_LOG_LEVEL)",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+def command(config_path: Path, listen: str | None, log_level: str) -> None:
+    """Run the service: watch the policy repository and drive rollouts."""
+    # Imported here so the other commands do not pay for uvicorn and APScheduler.
+    from rollout.logging_setup import configure_logging
+    from rollout.service import Service
+
+    configure_logging(log_level)
+    settings = load_config(config_path)
+    Service(settings, base_dir=config_path.resolve().parent).run(listen)

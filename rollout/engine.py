@@ -1,0 +1,486 @@
+"""The orchestrator: carries each rollout through its states, one step at a time.
+
+Every step is "do the idempotent effect, then compare-and-set the state with
+its notifications in one transaction". A crash between the two repeats the
+effect on restart (server-side apply of an unchanged revision writes
+nothing; smoke tests run again; outbox rows are de-duplicated by their
+idempotency key), so `kill -9` at any point converges.
+
+`rollout.environment` is where the rollout is: the first (staging)
+environment until it is verified there, then the gated environment it is
+waiting for, being applied to or verified in. Approvals are recorded against
+that environment (see `rollout.approvals_service`).
+
+The engine builds no adapters: the store, the environment operations, the
+window gate, the approval check, the scheduler and the announcer (which turns
+an event into outbox rows) are given to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rollout.config import Settings
+from rollout.core.lifecycle import ACTIVE, SUPERSEDABLE, State
+from rollout.ports import (
+    ApprovalCheck,
+    Clock,
+    Commit,
+    EnvironmentOps,
+    Fence,
+    Scheduler,
+    StageResult,
+    WindowGate,
+)
+from rollout.store import Store
+from rollout.store.records import OutboxItem, RolloutRecord
+
+log = logging.getLogger(__name__)
+
+Announcer = Callable[[RolloutRecord, str, Mapping[str, Any]], list[OutboxItem]]
+"""(rollout as it is after the transition, event type, details) -> outbox rows.
+
+Must be deterministic for one (rollout, event): the rows' idempotency keys
+make a repeated announcement (after a crash) a no-op."""
+
+TransitionHook = Callable[[RolloutRecord, RolloutRecord], None]
+"""Called with (before, after) once a transition committed (metrics)."""
+
+SYSTEM = "netpol-rollout"
+BREAK_GLASS = "window.break_glass"
+MAX_LISTED = 10_000
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one call of `advance` did."""
+
+    rollout_id: str
+    moved: bool
+    state: str
+    waiting_for: str | None = None
+
+
+class RolloutEngine:
+    """Drives rollouts through the lifecycle using the ports it is given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        ops: EnvironmentOps,
+        gate: WindowGate,
+        approvals: ApprovalCheck,
+        scheduler: Scheduler,
+        announce: Announcer,
+        clock: Clock,
+        *,
+        fence: Fence = lambda: True,
+        on_transition: TransitionHook | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._ops = ops
+        self._gate = gate
+        self._approvals = approvals
+        self._scheduler = scheduler
+        self._announce = announce
+        self._clock = clock
+        self._fence = fence
+        self._on_transition = on_transition
+        self._environments = [env.name for env in settings.environments]
+        self._lock = threading.RLock()
+
+    # --- detection -------------------------------------------------------------
+
+    def detect(self, commit: Commit, previous_sha: str | None) -> RolloutRecord:
+        """Start a rollout for `commit` (once per commit), superseding older pending ones."""
+        with self._lock:
+            existing = self._store.list_rollouts(commit_sha=commit.sha, limit=1)
+            if existing:
+                return existing[0]
+            rollout = self._store.create_rollout(
+                environment=self._environments[0],
+                commit_sha=commit.sha,
+                previous_sha=previous_sha,
+                author=commit.author,
+                author_email=commit.author_email,
+                message=commit.message,
+                state=State.DETECTED.value,
+                actor=SYSTEM,
+                details={"previous_sha": previous_sha},
+            )
+            if commit.authors:
+                rollout = self._store.set_artifacts(
+                    rollout.id, {"plan": {"authors": list(commit.authors)}}
+                )
+            # A second transaction: repeated by `_validate` if we crash right here.
+            self._store.enqueue(self._announce(rollout, "rollout.detected", {}))
+            log.info(
+                "rollout %s detected for %s",
+                rollout.id,
+                commit.sha[:12],
+                extra={"rollout_id": rollout.id},
+            )
+            self._supersede_older(rollout)
+            return rollout
+
+    def _supersede_older(self, newest: RolloutRecord) -> None:
+        pending = self._store.list_rollouts(
+            states=[s.value for s in SUPERSEDABLE], limit=MAX_LISTED
+        )
+        for older in pending:
+            if older.id == newest.id or older.created_at > newest.created_at:
+                continue
+            if self._environments.index(older.environment) > 1:
+                continue  # already reached production; only later gates remain
+            self._move(
+                older,
+                State.SUPERSEDED,
+                "",
+                reason=f"superseded by {newest.id} ({newest.commit_sha[:12]})",
+                details={"superseded_by": newest.id},
+                superseded_by=newest.id,
+            )
+            self._scheduler.cancel(older.id)
+
+    # --- driving ---------------------------------------------------------------
+
+    def active(self) -> list[RolloutRecord]:
+        """Every rollout not in a final state, oldest first."""
+        found = self._store.list_rollouts(states=[s.value for s in ACTIVE], limit=MAX_LISTED)
+        return list(reversed(found))
+
+    def drive_all(self, max_steps: int = 100) -> list[Progress]:
+        """Advance every active rollout until none can move (bounded)."""
+        done: list[Progress] = []
+        for _ in range(max_steps):
+            moved = False
+            for rollout in self.active():
+                if not self._fence():
+                    return done
+                progress = self.advance(rollout.id)
+                done.append(progress)
+                moved = moved or progress.moved
+            if not moved:
+                break
+        return done
+
+    def advance(self, rollout_id: str) -> Progress:
+        """Take one step for one rollout, if it can take one now."""
+        with self._lock:
+            rollout = self._store.get_rollout(rollout_id)
+            if rollout is None:
+                return Progress(rollout_id, False, "unknown")
+            step = self._STEPS.get(State(rollout.state))
+            if step is None:
+                return Progress(rollout.id, False, rollout.state)
+            if not self._fence():
+                return Progress(rollout.id, False, rollout.state, "not the leader")
+            busy = self._environment_busy(rollout)
+            if busy is not None:
+                return Progress(rollout.id, False, rollout.state, busy)
+            try:
+                return step(self, rollout)
+            except Exception:
+                log.exception(
+                    "step failed", extra={"rollout_id": rollout.id, "state": rollout.state}
+                )
+                raise
+
+    def _environment_busy(self, rollout: RolloutRecord) -> str | None:
+        """One rollout at a time per environment: an older one applied there blocks us."""
+        if State(rollout.state) not in (State.VALIDATED, State.APPROVED, State.SCHEDULED):
+            return None
+        for other in self.active():
+            if other.id == rollout.id or other.created_at > rollout.created_at:
+                continue
+            occupying = State(other.state) in (State.STAGING_APPLIED, State.PRODUCTION_APPLIED)
+            if occupying and other.environment == rollout.environment:
+                return f"waiting for {other.id} to finish in {rollout.environment}"
+        return None
+
+    # --- steps -------------------------------------------------------------------
+
+    def _validate(self, rollout: RolloutRecord) -> Progress:
+        self._store.enqueue(self._announce(rollout, "rollout.detected", {}))
+        result = self._ops.validate(rollout.environment, rollout.commit_sha)
+        if not result.ok:
+            return self._fail(rollout, State.INVALID, "rollout.validated", result)
+        return self._move(rollout, State.VALIDATED, "rollout.validated", details=_details(result))
+
+    def _apply_staging(self, rollout: RolloutRecord) -> Progress:
+        env = rollout.environment
+        result = self._ops.apply(env, rollout.commit_sha, rollout.id)
+        if not result.ok:
+            self._rollback(rollout, env)
+            return self._fail(rollout, State.STAGING_FAILED, "staging.rolled_back", result)
+        self._record_deployment(rollout, env, result)
+        return self._move(
+            rollout,
+            State.STAGING_APPLIED,
+            "staging.applied",
+            details=_details(result),
+            artifacts={"plan": {**_mapping(rollout.plan), "staging": dict(result.details)}},
+        )
+
+    def _verify_staging(self, rollout: RolloutRecord) -> Progress:
+        return self._verify(rollout, State.STAGING_VERIFIED, State.STAGING_FAILED)
+
+    def _verify(self, rollout: RolloutRecord, passed: State, failed: State) -> Progress:
+        env = rollout.environment
+        recorded = _mapping(rollout.smoke).get(env)
+        if isinstance(recorded, Mapping) and recorded.get("ok") is False:
+            # The verdict was recorded before a crash interrupted the rollback:
+            # never re-test the rolled-back revision and call it a pass.
+            result = StageResult(False, str(recorded.get("summary", "smoke tests failed")))
+        else:
+            result = self._ops.smoke(env, rollout.commit_sha, rollout.id)
+            smoke = {
+                **_mapping(rollout.smoke),
+                env: {"ok": result.ok, "summary": result.summary, "report": dict(result.details)},
+            }
+            rollout = self._store.set_artifacts(rollout.id, {"smoke": smoke})
+        summary = {"summary": result.summary, "environment": env}
+        if result.ok:
+            return self._move(rollout, passed, "smoke.passed", details=summary)
+        staging = failed == State.STAGING_FAILED
+        if staging:
+            self._store.enqueue(self._announce(rollout, "smoke.failed", summary))
+        self._rollback(rollout, env)
+        event = "staging.rolled_back" if staging else "production.failed"
+        return self._move(rollout, failed, event, reason=result.summary, details=summary)
+
+    def _request_approval(self, rollout: RolloutRecord) -> Progress:
+        target = self._next_environment(rollout.environment)
+        if target is None:
+            return self._move(rollout, State.DONE, "", details={"final": True})
+        analysis = self._ops.analyse(target, self._ops.deployed_sha(target), rollout.commit_sha)
+        artifacts = {
+            "diff": dict(analysis.diff),
+            "lint": dict(analysis.lint),
+            "risk": dict(analysis.risk),
+        }
+        if self._settings.environment(target).approvals is None:
+            return self._move(
+                rollout,
+                State.APPROVED,
+                "approval.granted",
+                details={"environment": target, "required": 0},
+                environment=target,
+                artifacts=artifacts,
+            )
+        return self._move(
+            rollout,
+            State.AWAITING_APPROVAL,
+            "approval.requested",
+            details={"environment": target},
+            environment=target,
+            artifacts=artifacts,
+        )
+
+    def _check_approval(self, rollout: RolloutRecord) -> Progress:
+        # Approvals normally move the rollout themselves (rollout.approvals_service);
+        # this catches quorum reached in another way (e.g. configuration changed).
+        granted, why = self._approvals.granted(rollout.id, rollout.environment, self._clock())
+        if not granted:
+            return Progress(rollout.id, False, rollout.state, why)
+        return self._move(
+            rollout,
+            State.APPROVED,
+            "approval.granted",
+            details={"environment": rollout.environment, "why": why},
+        )
+
+    def _apply_gated(self, rollout: RolloutRecord) -> Progress:
+        target = rollout.environment
+        now = self._clock()
+        if self._ops.deployed_sha(target) == rollout.commit_sha:
+            # Applied before a crash, not yet recorded: record it, never apply again.
+            self._scheduler.cancel(rollout.id)
+            return self._record_gated_apply(rollout, target, StageResult(True, "already applied"))
+        hold = self._store.hold_of(target)
+        if hold is not None and hold.held:
+            why = f"{target} is on hold: {hold.reason or ''}".strip(": ")
+            return Progress(rollout.id, False, rollout.state, why)
+        if not self._break_glass(rollout) and not self._gate.usable_now(target, now):
+            return self._schedule(rollout, target, now)
+        self._scheduler.cancel(rollout.id)
+        result = self._ops.apply(target, rollout.commit_sha, rollout.id)
+        if not result.ok:
+            self._rollback(rollout, target)
+            return self._fail(rollout, State.PRODUCTION_FAILED, "production.failed", result)
+        return self._record_gated_apply(rollout, target, result)
+
+    def _break_glass(self, rollout: RolloutRecord) -> bool:
+        events = self._store.events(rollout_id=rollout.id, kinds=[BREAK_GLASS], limit=1)
+        return any(e.environment in (None, rollout.environment) for e in events)
+
+    def _record_gated_apply(
+        self, rollout: RolloutRecord, target: str, result: StageResult
+    ) -> Progress:
+        self._record_deployment(rollout, target, result)
+        return self._move(
+            rollout, State.PRODUCTION_APPLIED, "production.applied", details=_details(result)
+        )
+
+    def _schedule(self, rollout: RolloutRecord, target: str, now: datetime) -> Progress:
+        start = self._gate.next_start(target, now)
+        if start is None:
+            return Progress(
+                rollout.id, False, rollout.state, f"no usable window for {target} ahead"
+            )
+        self._scheduler.wake_at(rollout.id, start)
+        at = start.isoformat()
+        plan = _mapping(rollout.plan)
+        if State(rollout.state) == State.SCHEDULED and plan.get("scheduled_at") == at:
+            return Progress(rollout.id, False, rollout.state, f"scheduled for {at}")
+        return self._move(
+            rollout,
+            State.SCHEDULED,
+            "production.scheduled",
+            details={"environment": target, "at": at},
+            artifacts={"plan": {**plan, "scheduled_at": at}},
+        )
+
+    def _verify_gated(self, rollout: RolloutRecord) -> Progress:
+        return self._verify(rollout, State.PRODUCTION_VERIFIED, State.PRODUCTION_FAILED)
+
+    _STEPS: ClassVar[dict[State, Callable[[RolloutEngine, RolloutRecord], Progress]]] = {
+        State.DETECTED: _validate,
+        State.VALIDATED: _apply_staging,
+        State.STAGING_APPLIED: _verify_staging,
+        State.STAGING_VERIFIED: _request_approval,
+        State.AWAITING_APPROVAL: _check_approval,
+        State.APPROVED: _apply_gated,
+        State.SCHEDULED: _apply_gated,
+        State.PRODUCTION_APPLIED: _verify_gated,
+        State.PRODUCTION_VERIFIED: _request_approval,
+    }
+
+    # --- helpers -----------------------------------------------------------------
+
+    def _next_environment(self, environment: str) -> str | None:
+        index = self._environments.index(environment)
+        return self._environments[index + 1] if index + 1 < len(self._environments) else None
+
+    def _record_deployment(self, rollout: RolloutRecord, env: str, result: StageResult) -> None:
+        last = self._store.last_deployment(env)
+        if (
+            last is not None
+            and last.rollout_id == rollout.id
+            and last.commit_sha == rollout.commit_sha
+        ):
+            return  # recorded before a crash
+        self._store.record_deployment(
+            env, rollout.commit_sha, _content_hash(result), rollout_id=rollout.id
+        )
+
+    def _rollback(self, rollout: RolloutRecord, environment: str) -> None:
+        """Put `environment` back on its last good revision before this rollout."""
+        to_sha: str | None = None
+        for deployment in self._store.deployments(environment):
+            if deployment.commit_sha == rollout.commit_sha:
+                if deployment.status == "applied":
+                    self._store.set_deployment_status(deployment.id, "rolled_back")
+                continue
+            if deployment.status == "applied":
+                to_sha = deployment.commit_sha
+                break
+        result = self._ops.rollback(environment, to_sha, rollout.id)
+        self._store.record_event(
+            "rollback",
+            actor=SYSTEM,
+            channel="system",
+            rollout_id=rollout.id,
+            environment=environment,
+            details={"to": to_sha, "ok": result.ok, "summary": result.summary},
+        )
+        if result.ok and to_sha is not None:
+            self._store.record_deployment(
+                environment, to_sha, _content_hash(result), rollout_id=rollout.id
+            )
+
+    def _fail(
+        self, rollout: RolloutRecord, state: State, event: str, result: StageResult
+    ) -> Progress:
+        return self._move(rollout, state, event, reason=result.summary, details=_details(result))
+
+    def _move(
+        self,
+        rollout: RolloutRecord,
+        state: State,
+        event: str,
+        *,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        environment: str | None = None,
+        superseded_by: str | None = None,
+        artifacts: Mapping[str, Any] | None = None,
+    ) -> Progress:
+        payload = dict(details or {})
+        outbox: list[OutboxItem] = []
+        if event:
+            # The announcer sees the rollout as it will be once the transition commits.
+            preview = _after(rollout, state, reason, environment, superseded_by, artifacts)
+            outbox = self._announce(preview, event, payload)
+        after = self._store.transition(
+            rollout.id,
+            [rollout.state],
+            state.value,
+            actor=SYSTEM,
+            channel="system",
+            reason=reason,
+            details=payload,
+            environment=environment,
+            superseded_by=superseded_by,
+            artifacts=artifacts,
+            outbox=outbox,
+        )
+        if after is None:  # someone else moved it first; nothing to do here
+            current = self._store.get_rollout(rollout.id)
+            return Progress(rollout.id, False, current.state if current else "unknown")
+        log.info(
+            "rollout %s: %s -> %s",
+            rollout.id,
+            rollout.state,
+            state.value,
+            extra={"rollout_id": rollout.id, "from": rollout.state, "to": state.value},
+        )
+        if self._on_transition is not None:
+            self._on_transition(rollout, after)
+        return Progress(rollout.id, True, after.state)
+
+
+def _after(
+    rollout: RolloutRecord,
+    state: State,
+    reason: str | None,
+    environment: str | None,
+    superseded_by: str | None,
+    artifacts: Mapping[str, Any] | None,
+) -> RolloutRecord:
+    changes: dict[str, Any] = {"state": state.value, "reason": reason, **dict(artifacts or {})}
+    if environment is not None:
+        changes["environment"] = environment
+    if superseded_by is not None:
+        changes["superseded_by"] = superseded_by
+    return replace(rollout, **changes)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _details(result: StageResult) -> dict[str, Any]:
+    return {"summary": result.summary, **dict(result.details)}
+
+
+def _content_hash(result: StageResult) -> str:
+    value = result.details.get("content_hash", "")
+    return value if isinstance(value, str) else ""
