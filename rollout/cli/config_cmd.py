@@ -1,11 +1,14 @@
-"""`rollout config`."""
+"""`rollout config check [FILE]`: validate a configuration file."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from rollout.cli.exits import RolloutGroup
-from rollout.cli.stub import not_built
+from rollout.cli.options import CONFIG_ENVVAR, DEFAULT_CONFIG, load_settings, secret_refs
+from rollout.config import Settings
 
 
 @click.group(name="config", cls=RolloutGroup)
@@ -13,4 +16,46 @@ def command() -> None:
     """Check the configuration file."""
 
 
-command.add_command(not_built("check", "Validate a configuration file", path="config check"))
+@command.command(name="check")
+@click.argument(
+    "file",
+    required=False,
+    default=DEFAULT_CONFIG,
+    envvar=CONFIG_ENVVAR,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+def check(file: Path) -> None:
+    """Validate FILE (default: $ROLLOUT_CONFIG, else ./rollout.yaml).
+
+    Prints a one-line summary, and a warning for each secret reference whose
+    environment variable or file is not available here (never a value).
+    Exit 2 with one line per problem if the file is invalid.
+    """
+    settings = load_settings(file)
+    click.echo(summary(file, settings))
+    for line in secret_warnings(settings):
+        click.echo(line, err=True)
+
+
+def summary(file: Path, settings: Settings) -> str:
+    names = ", ".join(env.name for env in settings.environments)
+    environments = len(settings.environments)
+    members = len(settings.team.members)
+    return (
+        f"ok: {file} ({environments} environment{'s' if environments != 1 else ''}: {names}; "
+        f"{members} member{'s' if members != 1 else ''})"
+    )
+
+
+def secret_warnings(settings: Settings) -> list[str]:
+    """One line per secret reference that cannot be resolved here; never a value."""
+    lines = []
+    for path, ref in secret_refs(settings):
+        if ref.is_available():
+            continue
+        if ref.env is not None:
+            problem = f"environment variable {ref.env} is not set (or empty)"
+        else:
+            problem = f"file {ref.file} does not exist or is not a file"
+        lines.append(f"warning: {path}: secret {problem}")
+    return lines

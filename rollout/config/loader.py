@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -77,13 +79,20 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _is_field(part: int | str) -> bool:
+    """False for pydantic's own markers in a location (validators, union members)."""
+    if isinstance(part, int):
+        return True
+    return not (part.startswith(("function-", "tagged-union")) or part in ("date", "datetime"))
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
+        if not _is_field(part):
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-", "tagged-union")) or part in ("date", "datetime"):
-            continue
         else:
             out = _join(out, part)
     return out or "(top level)"
@@ -97,6 +106,73 @@ def _kind(value: Any) -> str:
     )
 
 
+# pydantic's type names, in the words of a YAML file.
+_TYPE_WORDS = {
+    "tuple": "a list",
+    "list": "a list",
+    "set": "a list",
+    "frozen set": "a list",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "model attributes": "a mapping",
+    "bool": "a boolean (true or false)",
+    "int": "an integer",
+    "float": "a number",
+    "string": "a string",
+    "str": "a string",
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date and time (YYYY-MM-DDTHH:MM, optionally with a UTC offset)",
+    "time": "a time of day (HH:MM)",
+    "timedelta": "a duration like 60s, 5m or 24h",
+    "url": "a URL",
+    "uuid": "a UUID",
+}
+
+
+def _expected(kind: str) -> str:
+    name = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_datetime")
+    name = name.replace("_", " ")
+    return _TYPE_WORDS.get(name, f"{'an' if name[:1] in 'aeiou' else 'a'} {name}")
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[pydantic.BaseModel] | None:
+    """The model class that holds the field at `loc` (to list its known keys)."""
+    model: type[pydantic.BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        inner = _find_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _find_model(annotation: Any) -> type[pydantic.BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    key = loc[-1] if loc else ""
+    model = _model_at(loc)
+    if model is not None and isinstance(key, str):
+        close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+        if close:
+            return f"unknown key; did you mean {close[0]!r}?"
+        known = ", ".join(model.model_fields)
+        return f"unknown key; expected one of: {known}"
+    return "unknown key (check the spelling; see docs/configuration.md)"
+
+
 def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
     """Turn pydantic's errors into `field.path: expected ..., got ...` lines."""
     lines: list[str] = []
@@ -106,7 +182,7 @@ def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
         got = error.get("input")
         ctx = error.get("ctx") or {}
         if kind == "extra_forbidden":
-            message = "unknown key (check the spelling; see docs/configuration.md)"
+            message = _unknown_key(tuple(p for p in error["loc"] if _is_field(p)))
         elif kind == "missing":
             message = "required, but missing"
         elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -120,7 +196,8 @@ def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
             message = f"must be {op} {bound}, got {got!r}"
         elif kind in ("value_error", "assertion_error"):
             reason = str(ctx.get("error", error["msg"]))
-            if "; " in reason and loc == "(top level)":
+            if loc == "(top level)" and re.match(r"^[a-z_]+[\w.\[\]]*: ", reason):
+                # Cross-field checks of the whole file name their own fields.
                 lines.extend(reason.split("; "))
                 continue
             if re.match(r"^\[\d+\]\.", reason):  # a list validator naming the item itself
@@ -130,8 +207,7 @@ def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
         elif kind == "literal_error":
             message = f"expected one of {ctx.get('expected', '?')}, got {got!r}"
         elif kind.endswith("_type") or kind.endswith("_parsing"):
-            expected = kind.replace("_parsing", "").replace("_type", "").replace("_", " ")
-            message = f"expected {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {_kind(got)} {got!r}"
+            message = f"expected {_expected(kind)}, got {_kind(got)} {got!r}"
         else:
             message = f"{error['msg']}, got {got!r}"
         lines.append(f"{loc}: {message}")
