@@ -29,6 +29,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,8 +42,8 @@ from kubernetes import watch
 from kubernetes.client.rest import ApiException
 from kubernetes.config import new_client_from_config
 
-from tests.harness.kubeapi import close_client
 from rollout.smoke.probe import CHECKS_ENV, ROLE_LABEL, SELF_TEST_PORT, decode_checks
+from tests.harness.kubeapi import close_client
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,13 @@ class FakeNode:
         fail_images: Iterable[str] = (),
         broken_tools: bool = False,
         start_delay: float = 0.0,
+        ignore_roles: Iterable[str] = (),
     ) -> None:
         self.connectivity = connectivity
         self.fail_images = frozenset(fail_images)
         self.broken_tools = broken_tools
         self.start_delay = start_delay
+        self.ignore_roles = frozenset(ignore_roles)  # pods of these smoke roles stay Pending
         self._namespaces = set(namespaces)
         self._api = new_client_from_config(config_file=str(kubeconfig), persist_config=False)
         self._core = k8s.CoreV1Api(self._api)
@@ -134,6 +137,7 @@ class FakeNode:
             path.write_text(text)
             path.chmod(path.stat().st_mode | stat.S_IEXEC)
         self.probes_run: list[str] = []  # "ns/name" of every probe pod executed
+        self.probe_seconds: list[float] = []  # how long each probe script ran
         self.errors: list[str] = []
 
     def watch_namespace(self, namespace: str) -> None:
@@ -149,6 +153,12 @@ class FakeNode:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop playing the node (idempotent); pods keep their last status."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -178,7 +188,11 @@ class FakeNode:
         with self._lock:
             if meta.namespace not in self._namespaces or meta.uid in self._handled:
                 return
-            if meta.deletion_timestamp is not None or (pod.status and pod.status.phase != "Pending"):
+            if (meta.labels or {}).get(ROLE_LABEL) in self.ignore_roles:
+                return
+            if meta.deletion_timestamp is not None or (
+                pod.status and pod.status.phase != "Pending"
+            ):
                 return
             self._handled.add(meta.uid)
         self._pool.submit(self._kubelet, meta.namespace, meta.name)
@@ -211,7 +225,9 @@ class FakeNode:
         image = pod.spec.containers[0].image
         for reason in ("ErrImagePull", "ImagePullBackOff"):
             message = f'Back-off pulling image "{image}": not found'
-            self._set_status(pod, "Pending", None, {"waiting": {"reason": reason, "message": message}})
+            self._set_status(
+                pod, "Pending", None, {"waiting": {"reason": reason, "message": message}}
+            )
             if self._stop.wait(0.5):
                 return
             pod = self._core.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
@@ -239,9 +255,11 @@ class FakeNode:
                 **env,
             }
             # container.command is ["sh", "-c", SCRIPT]: run exactly that.
+            began = time.monotonic()
             proc = subprocess.run(
                 container.command, env=run_env, capture_output=True, timeout=600, check=False
             )
+            self.probe_seconds.append(time.monotonic() - began)
             message = log.read_text() if log.exists() else proc.stderr.decode()[-4096:]
         self.probes_run.append(f"{pod.metadata.namespace}/{pod.metadata.name}")
         latest = self._core.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
@@ -265,7 +283,9 @@ class FakeNode:
         for svc in self._core.list_service_for_all_namespaces().items:
             if svc.spec.cluster_ip == host:
                 meta = svc.metadata
-                return FakeTarget("service", host, meta.namespace, meta.name, dict(meta.labels or {}))
+                return FakeTarget(
+                    "service", host, meta.namespace, meta.name, dict(meta.labels or {})
+                )
         return FakeTarget("external", host)
 
     def _set_status(self, pod: Any, phase: str, ip: str | None, state: dict[str, Any]) -> None:
@@ -294,4 +314,3 @@ class FakeNode:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-

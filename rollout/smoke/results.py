@@ -1,0 +1,203 @@
+"""Smoke-test results and their renderings: console table, JSON, JUnit XML, Markdown.
+
+One `SmokeReport` per run; every renderer reads only it, so the CLI, the
+engine's stored artifact and notifications show the same facts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from xml.etree import ElementTree as ET
+
+from rich.table import Table
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+Kind = Literal["expectation", "dns", "canary", "script", "precheck"]
+
+CNI_NOT_ENFORCING = (
+    "the cluster's network plugin does NOT enforce NetworkPolicy: the CNI canary connected "
+    "through a default-deny baseline. Every policy is accepted and ignored. Install or enable "
+    "an enforcing plugin (Calico, Cilium, the cloud's network policy add-on) before relying "
+    "on these policies."
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One verdict. `observed` is what the probe saw: connected, blocked, or None (no probe)."""
+
+    name: str
+    kind: Kind
+    outcome: Outcome
+    message: str
+    source: str = ""
+    target: str = ""
+    port: int | None = None
+    protocol: str = ""
+    expect: str = ""
+    observed: Literal["connected", "blocked"] | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    output: str = ""  # scripts: captured output (bounded)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("passed", "skipped")
+
+
+@dataclass(frozen=True)
+class SmokeReport:
+    environment: str
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    results: tuple[CheckResult, ...]
+    rollout_id: str = ""
+    commit_sha: str = ""
+    cni_not_enforcing: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    def counts(self) -> Mapping[str, int]:
+        out = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+        for r in self.results:
+            out[r.outcome] += 1
+        return out
+
+    def summary(self) -> str:
+        """One line for humans: verdict and counts (and the CNI warning first)."""
+        c = self.counts()
+        verdict = "passed" if self.passed else "FAILED"
+        line = (
+            f"smoke tests {verdict} in {self.environment}: {c['passed']} passed, "
+            f"{c['failed']} failed, {c['error']} errors"
+            + (f", {c['skipped']} skipped" if c["skipped"] else "")
+        )
+        return f"{CNI_NOT_ENFORCING} {line}" if self.cni_not_enforcing else line
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat()
+        data["passed"] = self.passed
+        data["counts"] = dict(self.counts())
+        data["summary"] = self.summary()
+        data["results"] = [asdict(r) for r in self.results]
+        return data
+
+
+def to_json(report: SmokeReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, sort_keys=True)
+
+
+def report_from_dict(data: Mapping[str, Any]) -> SmokeReport:
+    """Rebuild a report stored with a rollout (the inverse of `to_dict`)."""
+    results = tuple(CheckResult(**r) for r in data["results"])
+    return SmokeReport(
+        environment=data["environment"],
+        run_id=data["run_id"],
+        started_at=datetime.fromisoformat(data["started_at"]),
+        finished_at=datetime.fromisoformat(data["finished_at"]),
+        results=results,
+        rollout_id=data.get("rollout_id", ""),
+        commit_sha=data.get("commit_sha", ""),
+        cni_not_enforcing=bool(data.get("cni_not_enforcing")),
+        notes=tuple(data.get("notes", ())),
+    )
+
+
+_STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "dim"}
+
+
+def to_table(report: SmokeReport) -> Table:
+    """A rich table, one row per check; print it with a rich Console."""
+    table = Table(title=report.summary(), title_justify="left", expand=False)
+    for column in ("result", "check", "from", "to", "expect", "observed", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in report.results:
+        to = f"{r.target}:{r.port}/{r.protocol}" if r.port else r.target
+        table.add_row(
+            f"[{_STYLE[r.outcome]}]{r.outcome}[/]",
+            r.name,
+            r.source,
+            to,
+            r.expect,
+            r.observed or "",
+            r.message,
+        )
+    return table
+
+
+def to_junit(report: SmokeReport) -> str:
+    """JUnit XML: one testsuite per run, one testcase per check (class = kind)."""
+    c = report.counts()
+    elapsed = (report.finished_at - report.started_at).total_seconds()
+    suite = ET.Element(
+        "testsuite",
+        name=f"smoke.{report.environment}",
+        tests=str(len(report.results)),
+        failures=str(c["failed"]),
+        errors=str(c["error"]),
+        skipped=str(c["skipped"]),
+        time=f"{elapsed:.3f}",
+        timestamp=report.started_at.isoformat(),
+    )
+    for r in report.results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"smoke.{report.environment}.{r.kind}",
+            name=r.name,
+            time=f"{r.seconds:.3f}",
+        )
+        if r.outcome in ("failed", "error"):
+            tag = "failure" if r.outcome == "failed" else "error"
+            element = ET.SubElement(case, tag, message=r.message)
+            element.text = r.output or r.message
+        elif r.outcome == "skipped":
+            ET.SubElement(case, "skipped", message=r.message)
+        elif r.output:
+            ET.SubElement(case, "system-out").text = r.output
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: SmokeReport, *, max_rows: int = 50) -> str:
+    """Markdown for notifications: the verdict, failures first, then the passes (bounded)."""
+    icon = "✅" if report.passed else "❌"
+    lines = [f"### {icon} {_md(report.summary())}", ""]
+    if report.cni_not_enforcing:
+        lines += [f"> **Warning:** {CNI_NOT_ENFORCING}", ""]
+    lines += [
+        "| result | check | from | to | expected | observed | detail |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    ordered = sorted(report.results, key=lambda r: (r.ok, r.kind != "canary"))
+    for r in ordered[:max_rows]:
+        to = f"{r.target}:{r.port}/{r.protocol}" if r.port else r.target
+        cells = [r.outcome, r.name, r.source, to, r.expect, r.observed or "", r.message]
+        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    if len(ordered) > max_rows:
+        lines.append(
+            f"\n… and {len(ordered) - max_rows} more checks (all passed)"
+            if all(r.ok for r in ordered[max_rows:])
+            else f"\n… and {len(ordered) - max_rows} more checks"
+        )
+    return "\n".join(lines) + "\n"
