@@ -1,0 +1,211 @@
+"""The rollout page: stages, timeline, diff, lint, smoke, approvals, notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rollout.core.lifecycle import State, predecessors
+from rollout.server.context import ServerContext
+from rollout.server.dashboard.diff_graph import connections, diff_table, graph_svg
+from rollout.server.dashboard.markup import csrf_field, esc, short_sha, state_badge, table, when
+from rollout.server.dashboard.views import Waiting, stage_steps
+from rollout.store.records import RolloutRecord
+
+_REJECTABLE = {s.value for s in predecessors(State.REJECTED)}
+
+
+def _timeline(ctx: ServerContext, rollout: RolloutRecord, tz: ZoneInfo) -> str:
+    items = []
+    for event in ctx.store.events(rollout_id=rollout.id, limit=500):
+        details = event.details
+        what = esc(event.kind)
+        if event.kind == "state.changed":
+            what = (
+                f"{state_badge(str(details.get('from', '')))} → "
+                f"{state_badge(str(details.get('to', '')))}"
+            )
+        elif event.kind == "rollout.created":
+            what = f"created as {state_badge(str(details.get('state', '')))}"
+        extra = details.get("reason") or details.get("error") or details.get("summary")
+        items.append(
+            f'<li class="event" data-kind="{esc(event.kind)}">{when(event.at, tz)} '
+            f"<span>{what}</span> by <strong>{esc(event.actor)}</strong> "
+            f'<span class="channel">via {esc(event.channel)}</span>'
+            f"{f' — {esc(extra)}' if extra else ''}"
+            f"{f' <em>({esc(event.environment)})</em>' if event.environment else ''}</li>"
+        )
+    return f'<ol class="timeline">{"".join(items)}</ol>' if items else "<p>No events.</p>"
+
+
+def _lint(lint: Any) -> str:
+    findings = lint.get("findings") if isinstance(lint, Mapping) else None
+    if not isinstance(findings, Sequence) or isinstance(findings, str):
+        return '<p class="empty">No lint findings recorded.</p>'
+    rows = [
+        [
+            f'<span class="sev sev-{esc(f.get("severity"))}">{esc(f.get("severity"))}</span>',
+            f"<code>{esc(f.get('id'))}</code>",
+            f"<code>{esc(f.get('object'))}</code>",
+            esc(f.get("message")),
+            esc(f.get("origin") or f.get("path") or ""),
+        ]
+        for f in findings
+        if isinstance(f, Mapping)
+    ]
+    return table("Lint findings", ["severity", "rule", "object", "message", "where"], rows)
+
+
+def _smoke(smoke: Any) -> str:
+    if not isinstance(smoke, Mapping) or not smoke:
+        return '<p class="empty">No smoke tests recorded yet.</p>'
+    parts = []
+    for env, result in smoke.items():
+        if not isinstance(result, Mapping):
+            continue
+        verdict = "passed" if result.get("ok") else "failed"
+        parts.append(
+            f'<h3><span class="state state-{verdict}">{verdict}</span> in {esc(env)}: '
+            f"{esc(result.get('summary', ''))}</h3>"
+        )
+        report = result.get("report")
+        checks = report.get("results") if isinstance(report, Mapping) else None
+        if isinstance(checks, Sequence) and not isinstance(checks, str):
+            rows = [
+                [
+                    f'<span class="outcome outcome-{esc(c.get("outcome"))}">'
+                    f"{esc(c.get('outcome'))}</span>",
+                    esc(c.get("name")),
+                    esc(c.get("source")),
+                    esc(
+                        f"{c.get('target')}:{c.get('port')}/{c.get('protocol')}"
+                        if c.get("port")
+                        else c.get("target")
+                    ),
+                    esc(c.get("expect")),
+                    esc(c.get("observed") or "—"),
+                    esc(c.get("message")),
+                ]
+                for c in checks
+                if isinstance(c, Mapping)
+            ]
+            parts.append(
+                table(
+                    f"Smoke checks in {env}",
+                    ["result", "check", "from", "to", "expect", "observed", "detail"],
+                    rows,
+                )
+            )
+    return "".join(parts)
+
+
+def _approvals(ctx: ServerContext, rollout: RolloutRecord, tz: ZoneInfo) -> str:
+    rows = []
+    for env in ctx.settings.environments:
+        for a in ctx.store.approvals_for(rollout.id, env.name):
+            rows.append(
+                [
+                    esc(a.environment),
+                    f"<strong>{esc(a.member)}</strong>",
+                    f'<span class="decision decision-{esc(a.decision)}">{esc(a.decision)}</span>',
+                    esc(a.channel),
+                    when(a.at, tz),
+                    when(a.expires_at, tz) if a.expires_at else "—",
+                    esc(a.reason or ""),
+                ]
+            )
+    return table(
+        "Approvals and rejections",
+        ["environment", "member", "decision", "via", "when", "expires", "reason"],
+        rows,
+        class_="approvals",
+    )
+
+
+def _notifications(ctx: ServerContext, rollout: RolloutRecord, tz: ZoneInfo) -> str:
+    rows = [
+        [
+            esc(item.channel),
+            esc(item.event),
+            f'<span class="delivery delivery-{esc(item.status)}">{esc(item.status)}</span>',
+            esc(item.attempts),
+            when(item.created_at, tz),
+            esc(item.last_error or ""),
+        ]
+        for item in ctx.store.outbox_items(rollout_id=rollout.id)
+    ]
+    return table(
+        "Notifications", ["channel", "event", "delivery", "attempts", "queued", "last error"], rows
+    )
+
+
+def actions_html(rollout: RolloutRecord, member: str | None, csrf: str) -> str:
+    """The forms a signed-in member may use; a sign-in link otherwise."""
+    if member is None:
+        return f'<p><a href="/login?next=/rollouts/{esc(rollout.id)}">Sign in</a> to act.</p>'
+    forms = []
+    token = csrf_field(csrf)
+    if rollout.state == State.AWAITING_APPROVAL.value:
+        forms.append(
+            f'<form method="post" action="/rollouts/{esc(rollout.id)}/approve">{token}'
+            f'<button type="submit" class="approve">Approve {esc(rollout.id)}</button></form>'
+        )
+    if rollout.state in _REJECTABLE:
+        forms.append(
+            f'<form method="post" action="/rollouts/{esc(rollout.id)}/reject">{token}'
+            f'<label for="reject-reason">Reason for rejecting</label>'
+            f'<input id="reject-reason" name="reason" required maxlength="2000">'
+            f'<button type="submit" class="reject">Reject</button></form>'
+        )
+    env = esc(rollout.environment)
+    forms.append(
+        f'<form method="post" action="/environments/{env}/hold">{token}'
+        f'<label for="hold-reason">Reason for holding {env}</label>'
+        f'<input id="hold-reason" name="reason" maxlength="2000">'
+        f'<button type="submit">Hold {env}</button></form>'
+        f'<form method="post" action="/environments/{env}/resume">{token}'
+        f'<button type="submit">Resume {env}</button></form>'
+    )
+    return f'<div class="actions">{"".join(forms)}</div>'
+
+
+def rollout_html(
+    ctx: ServerContext,
+    waiting: Waiting,
+    rollout: RolloutRecord,
+    tz: ZoneInfo,
+    member: str | None,
+    csrf: str,
+) -> str:
+    """The rollout page body (also its live-update fragment)."""
+    now = ctx.clock()
+    opened = len(connections(rollout.diff, "opened"))
+    closed = len(connections(rollout.diff, "closed"))
+    return (
+        f'<section class="summary" aria-label="Summary"><dl>'
+        f"<dt>State</dt><dd>"
+        f'<span class="stage" data-state="{esc(rollout.state)}">{state_badge(rollout.state)}'
+        f"</span></dd>"
+        f"<dt>Environment</dt><dd>{esc(rollout.environment)}</dd>"
+        f"<dt>Commit</dt><dd>{short_sha(rollout.commit_sha)} {esc(rollout.message)}</dd>"
+        f"<dt>Author</dt><dd>{esc(rollout.author)}</dd>"
+        f"<dt>Previous</dt><dd>{short_sha(rollout.previous_sha)}</dd>"
+        f"<dt>Waiting for</dt><dd>{waiting.reason(rollout, now, tz)}</dd></dl>"
+        f"{stage_steps(rollout)}</section>"
+        f'<section aria-labelledby="h-actions"><h2 id="h-actions">Actions</h2>'
+        f"{actions_html(rollout, member, csrf)}</section>"
+        f'<section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>'
+        f"{_timeline(ctx, rollout, tz)}</section>"
+        f'<section aria-labelledby="h-diff"><h2 id="h-diff">Connectivity diff: '
+        f"{opened} opened, {closed} closed</h2>{graph_svg(rollout.diff)}"
+        f"{diff_table(rollout.diff)}</section>"
+        f'<section aria-labelledby="h-lint"><h2 id="h-lint">Lint</h2>{_lint(rollout.lint)}'
+        f"</section>"
+        f'<section aria-labelledby="h-smoke"><h2 id="h-smoke">Smoke tests</h2>'
+        f"{_smoke(rollout.smoke)}</section>"
+        f'<section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>'
+        f"{_approvals(ctx, rollout, tz)}</section>"
+        f'<section aria-labelledby="h-notes"><h2 id="h-notes">Notifications</h2>'
+        f"{_notifications(ctx, rollout, tz)}</section>"
+    )
