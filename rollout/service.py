@@ -43,6 +43,7 @@ from rollout.notify.channels import build_channels
 from rollout.ports import Clock, Commit
 from rollout.scheduler import JobScheduler
 from rollout.server.app import create_app
+from rollout.server.dashboard import dashboard_router
 from rollout.server.context import GitHubIntegration
 from rollout.server.github_routes import github_pull_request_head
 from rollout.server.ops_routes import ops_router_factory
@@ -225,7 +226,7 @@ class Service:
             clock=clock,
             approvals=self.approvals,
             github=self._github(),
-            routers=[ops_router_factory(self.readiness, self.metrics.registry)],
+            routers=[ops_router_factory(self.readiness, self.metrics.registry), dashboard_router],
         )
 
     # --- wiring callbacks ---------------------------------------------------------------
