@@ -1,7 +1,89 @@
-"""`rollout apply`."""
+"""`rollout apply`: make an environment's cluster match a revision (also rollback)."""
 
 from __future__ import annotations
 
-from rollout.cli.stub import not_built
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-command = not_built("apply", "Apply a revision to an environment")
+import click
+
+from rollout.cli.revision_common import (
+    change_json,
+    cluster,
+    console,
+    echo_json,
+    load_target,
+    print_plan,
+    revision_options,
+)
+from rollout.core.plan import Write
+from rollout.errors import ApplyError
+from rollout.revision import apply_revision
+from rollout.wiring import state_for
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@click.command(name="apply")
+@revision_options
+def command(config_path: Path, env_name: str, rev: str | None, output: str) -> None:
+    """Apply a revision to an environment; `--rev` an earlier sha to roll back."""
+    target = load_target(config_path, env_name, rev)
+    env, rendered = target.env, target.rendered
+    out = console()
+    text = output == "text"
+    done = 0
+
+    def progress(write: Write, refusal: Any) -> None:
+        nonlocal done
+        done += 1
+        if text and refusal is not None:
+            out.print(f"[red]refused[/] {refusal}")
+
+    rollout_id = uuid.uuid4().hex
+    with cluster(env) as adapter:
+        report = apply_revision(
+            adapter,
+            state_for(env, adapter),
+            env,
+            rendered,
+            now=_now,
+            rollout_id=rollout_id,
+            on_write=progress,
+        )
+        writes = adapter.client.writes
+    # TODO(lead): record `report` in the state store (Store.record_deployment) once
+    # rollout/store exposes it; today the cluster ConfigMap is the only record.
+    if output == "json":
+        echo_json(
+            {
+                "environment": env.name,
+                "sha": rendered.sha,
+                "previous_sha": report.previous_sha,
+                "status": report.status,
+                "recorded": report.recorded,
+                "counts": report.plan.counts,
+                "changes": [change_json(c) for c in report.plan.changes],
+                "refused": [{"object": str(k), "reason": r} for k, r in report.refused],
+                "requests_written": writes,
+            }
+        )
+    else:
+        out.print(
+            f"apply [bold]{rendered.sha[:12]}[/] to [bold]{env.name}[/] "
+            f"(was {report.previous_sha[:12] if report.previous_sha else 'nothing'})"
+        )
+        print_plan(out, report.plan)
+    if report.status == "failed":
+        raise ApplyError(
+            f"{len(report.refused)} object(s) of {rendered.sha[:12]} did not land in {env.name}; "
+            "the revision is not recorded as deployed (re-run to converge)",
+            details=[f"{k}: {r}" for k, r in report.refused],
+        )
+    if text:
+        verb = "applied" if report.status == "applied" else "already up to date"
+        out.print(f"[green]{verb}[/]: {env.name} is at {rendered.sha[:12]}")

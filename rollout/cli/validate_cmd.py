@@ -1,7 +1,45 @@
-"""`rollout validate`."""
+"""`rollout validate`: render, check statically, then a server-side dry run."""
 
 from __future__ import annotations
 
-from rollout.cli.stub import not_built
+from pathlib import Path
 
-command = not_built("validate", "Render and validate a revision for an environment")
+import click
+
+from rollout.cli.revision_common import (
+    cluster,
+    console,
+    echo_json,
+    load_target,
+    revision_options,
+)
+from rollout.revision import validate_revision
+
+
+@click.command(name="validate")
+@revision_options
+@click.option("--offline", is_flag=True, help="Skip the server-side dry run.")
+def command(config_path: Path, env_name: str, rev: str | None, output: str, offline: bool) -> None:
+    """Render and validate a revision for an environment (nothing is written)."""
+    target = load_target(config_path, env_name, rev)
+    if not offline:
+        with cluster(target.env) as adapter:
+            validate_revision(adapter, target.rendered)
+    rendered = target.rendered
+    if output == "json":
+        echo_json(
+            {
+                "environment": rendered.environment,
+                "sha": rendered.sha,
+                "objects": len(rendered.desired),
+                "content_hash": rendered.content_hash,
+                "dry_run": not offline,
+                "valid": True,
+            }
+        )
+        return
+    checks = "static checks" + ("" if offline else " and server-side dry run")
+    console().print(
+        f"[green]valid:[/] {len(rendered.desired)} objects of {rendered.sha[:12]} for "
+        f"{rendered.environment} passed {checks}"
+    )

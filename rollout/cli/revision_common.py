@@ -1,0 +1,153 @@
+"""Shared by `rollout validate`, `plan` and `apply`: options, adapters, output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from rollout.config import load_config
+from rollout.config.schema import Environment, Settings
+from rollout.core.plan import Action, Change, Plan
+from rollout.kube.apply import KubeCluster
+from rollout.revision import RenderedRevision, render_revision, resolve_revision
+from rollout.wiring import cluster_for, git_for, renderer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def revision_options(func: F) -> F:
+    """--config, --env, --rev, -o: the options every revision command takes."""
+    func = click.option(
+        "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+    )(func)
+    func = click.option(
+        "--rev", default=None, help="Commit, tag or branch (default: branch head)."
+    )(func)
+    func = click.option("--env", "env_name", required=True, help="Environment name.")(func)
+    func = click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default="rollout.yaml",
+        envvar="ROLLOUT_CONFIG",
+        show_default=True,
+        help="Configuration file.",
+    )(func)
+    return func
+
+
+@dataclass
+class Target:
+    settings: Settings
+    env: Environment
+    rendered: RenderedRevision
+
+
+def load_target(config_path: Path, env_name: str, rev: str | None) -> Target:
+    """Load the configuration, resolve and render the revision (static checks included)."""
+    settings = load_config(config_path)
+    env = settings.environment(env_name)
+    git = git_for(settings.repository, base_dir=config_path.resolve().parent)
+    git.fetch()
+    sha = resolve_revision(git, settings.repository, rev)
+    rendered = render_revision(git, renderer(), settings.repository, env, sha)
+    return Target(settings, env, rendered)
+
+
+@contextmanager
+def cluster(env: Environment) -> Iterator[KubeCluster]:
+    adapter = cluster_for(env)
+    try:
+        yield adapter
+    finally:
+        adapter.close()
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+_MARK = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.DELETE: ("-", "red"),
+    Action.UNCHANGED: ("=", "dim"),
+}
+
+
+def print_plan(out: Console, plan: Plan, *, verbose_unchanged: bool = False) -> None:
+    """Per-object lines, field diffs, drift marks, warnings, then the counts."""
+    for change in plan.changes:
+        if change.action is Action.UNCHANGED and not verbose_unchanged:
+            continue
+        mark, style = _MARK[change.action]
+        drift = " [bold magenta](drift: edited outside netpol-rollout)[/]" if change.drift else ""
+        src = f" [dim]{escape(change.source)}[/]" if change.source else ""
+        out.print(
+            f"[{style}]{mark} {change.action.value:<9} {escape(str(change.key))}[/]{src}{drift}"
+        )
+        for fc in change.diff:
+            out.print(
+                f"      {escape(fc.path)}: [red]{escape(_short(fc.before))}[/] -> "
+                f"[green]{escape(_short(fc.after))}[/]"
+            )
+    for warning in plan.warnings:
+        out.print(f"[yellow]warning:[/] {escape(warning)}")
+    if not plan.pruning:
+        out.print("[dim]pruning is off for this environment[/]")
+    out.print(summary_line(plan))
+
+
+def summary_line(plan: Plan) -> str:
+    c = plan.counts
+    return (
+        f"{c['create']} to create, {c['update']} to change, {c['delete']} to delete, "
+        f"{c['unchanged']} unchanged" + (f" ({len(plan.drifted)} drifted)" if plan.drifted else "")
+    )
+
+
+def _short(value: Any) -> str:
+    text = "(absent)" if value is None else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    return {
+        "object": str(change.key),
+        "action": change.action.value,
+        "source": change.source,
+        "drift": change.drift,
+        "diff": [{"path": f.path, "before": f.before, "after": f.after} for f in change.diff],
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "counts": plan.counts,
+        "changes": [change_json(c) for c in plan.changes],
+        "order": [
+            {
+                "phase": s.phase.name.lower(),
+                "writes": [
+                    {"object": str(w.change.key), "delete": w.is_delete, "interim": w.interim}
+                    for w in s.writes
+                ],
+            }
+            for s in plan.steps
+        ],
+        "warnings": list(plan.warnings),
+        "pruning": plan.pruning,
+    }
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))

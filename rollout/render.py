@@ -1,0 +1,209 @@
+"""Render an environment's overlay into manifests that know their source file.
+
+A folder with a `kustomization.yaml` is built with kustomize: the binary named by
+`ROLLOUT_KUSTOMIZE` (a command line, e.g. `kustomize build` or
+`/opt/kubectl kustomize`), else `kustomize build` from PATH, else
+`kubectl kustomize`. Source files come from kustomize itself: the overlay is
+built with `buildMetadata: [originAnnotations]` added to a temporary copy of its
+kustomization, and each object's `config.kubernetes.io/origin` path (relative
+to the overlay) is mapped back to a path relative to the repository root; the
+annotation is then removed. Objects without an origin (generated) have none.
+
+A folder without a kustomization is read as plain YAML (`*.yaml`, `*.yml`,
+recursively, in name order), with file and line for each document and for
+parse errors.
+
+Raises ValidationError (bad YAML, kustomize refusing the overlay) and
+ConfigError (no kustomize binary, overlay folder missing).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rollout.core.objects import Manifest
+from rollout.errors import ConfigError, ValidationError
+
+KUSTOMIZE_ENV = "ROLLOUT_KUSTOMIZE"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+
+try:  # the C loader is ~10x faster on large policy sets
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+def kustomize_command(explicit: str | None = None) -> list[str]:
+    """The command that builds a kustomization (followed by the folder)."""
+    configured = explicit or os.environ.get(KUSTOMIZE_ENV)
+    if configured:
+        argv = shlex.split(configured)
+        if len(argv) == 1:
+            argv += ["kustomize"] if Path(argv[0]).name.startswith("kubectl") else ["build"]
+        return argv
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    raise ConfigError(
+        f"no kustomize found: install kustomize or kubectl, or set {KUSTOMIZE_ENV} "
+        "to the command (e.g. 'kustomize build')"
+    )
+
+
+class Renderer:
+    """Turns an overlay folder into manifests. `kustomize`: command line override."""
+
+    def __init__(self, kustomize: str | None = None, *, timeout: float = 120.0) -> None:
+        self._kustomize = kustomize
+        self._timeout = timeout
+
+    def render(self, directory: Path, *, root: Path | None = None) -> list[Manifest]:
+        """The objects of `directory`; source paths are relative to `root` (default: it)."""
+        root = root or directory
+        if not directory.is_dir():
+            raise ConfigError(f"overlay folder {_rel(directory, root)} does not exist")
+        if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
+            return self._build(directory, root)
+        return read_yaml_tree(directory, root=root)
+
+    def _build(self, directory: Path, root: Path) -> list[Manifest]:
+        argv = kustomize_command(self._kustomize)
+        with tempfile.TemporaryDirectory(prefix="netpol-render-") as tmp:
+            # A copy of the whole tree: overlays reference bases with ../ paths.
+            copy_root = Path(tmp) / "tree"
+            shutil.copytree(root, copy_root, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+            overlay = copy_root / directory.relative_to(root)
+            _add_origin_annotations(overlay)
+            try:
+                done = subprocess.run(
+                    [*argv, str(overlay)],
+                    capture_output=True,
+                    text=True,
+                    timeout=self._timeout,
+                    check=False,
+                )
+            except FileNotFoundError as exc:
+                raise ConfigError(f"kustomize command {argv[0]!r} not found") from exc
+            except subprocess.TimeoutExpired as exc:
+                raise ValidationError(
+                    f"kustomize build of {_rel(directory, root)} timed out"
+                ) from exc
+            if done.returncode != 0:
+                message = done.stderr.strip().replace(str(copy_root) + "/", "")
+                raise ValidationError(
+                    f"kustomize cannot build {_rel(directory, root)}", details=[message]
+                )
+            where = f"kustomize build of {_rel(directory, root)}"
+            manifests = []
+            for obj, _line in _documents(done.stdout, where):
+                source = _pop_origin(obj, overlay, copy_root)
+                manifests.append(Manifest(obj, source, None))
+            return manifests
+
+
+def read_yaml_tree(directory: Path, *, root: Path) -> list[Manifest]:
+    """Every document of every YAML file under `directory`, with file and line."""
+    files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    manifests = []
+    for path in files:
+        rel = _rel(path, root)
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"{rel}: cannot be read ({exc})") from exc
+        for obj, line in _documents(text, rel):
+            manifests.append(Manifest(obj, rel, line))
+    return manifests
+
+
+def parse_documents(text: str, source: str) -> list[Manifest]:
+    """The non-empty documents of one YAML text (for tests and the CLI)."""
+    return [Manifest(obj, source, line) for obj, line in _documents(text, source)]
+
+
+def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            obj = loader.construct_document(node)
+            if obj is None:
+                continue
+            line = node.start_mark.line + 1
+            if isinstance(obj, dict) and obj.get("kind", "").endswith("List") and "items" in obj:
+                for item in obj["items"] or []:
+                    yield item, line
+                continue
+            yield obj, line
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        at = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValidationError(f"{at}: YAML does not parse: {problem}") from exc
+    finally:
+        loader.dispose()
+
+
+def _add_origin_annotations(overlay: Path) -> None:
+    for name in KUSTOMIZATION_FILES:
+        path = overlay / name
+        if path.is_file():
+            break
+    data = yaml.load(path.read_text(), Loader=_Loader) or {}
+    if not isinstance(data, dict):
+        return  # kustomize will report it
+    metadata: list[str] = list(data.get("buildMetadata") or [])
+    if "originAnnotations" not in metadata:
+        metadata.append("originAnnotations")
+    data["buildMetadata"] = metadata
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _pop_origin(obj: Any, overlay: Path, copy_root: Path) -> str | None:
+    if not isinstance(obj, dict):
+        return None
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return None
+    annotations = meta.get("annotations")
+    if not isinstance(annotations, dict) or ORIGIN_ANNOTATION not in annotations:
+        return None
+    raw = annotations.pop(ORIGIN_ANNOTATION)
+    if not annotations:
+        del meta["annotations"]
+    try:
+        origin = yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    path = origin.get("path") if isinstance(origin, dict) else None
+    if not path:
+        return None
+    resolved = Path(os.path.normpath(overlay / str(path)))
+    try:
+        return resolved.relative_to(copy_root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def source_files(manifests: Sequence[Manifest]) -> list[str]:
+    return sorted({m.source for m in manifests if m.source})

@@ -1,0 +1,96 @@
+"""The ServiceAccount limited by deploy/rbac.yaml can dry-run, apply, prune and
+record the deployed revision; it cannot touch anything else."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rollout.kube.apply import KubeCluster
+from rollout.kube.client import ApiRefusal, KubeClient
+from tests.harness import ApiServer
+from tests.integration.apply import driver
+from tests.integration.apply.conftest import Setup
+from tests.integration.apply.policy_repo import PolicyRepo, policy
+
+pytestmark = pytest.mark.integration
+
+RBAC = Path(__file__).parents[3] / "deploy" / "rbac.yaml"
+
+
+def _install_rbac(admin: KubeCluster, mapping: dict[str, str], suffix: str) -> list[dict[str, Any]]:
+    """Create deploy/rbac.yaml's objects with the test's namespaces; the self Role rules."""
+    self_rules: list[dict[str, Any]] = []
+    for doc in yaml.safe_load_all(RBAC.read_text()):
+        text = yaml.safe_dump(doc)
+        doc = yaml.safe_load(text)
+        meta = doc["metadata"]
+        if "namespace" in meta:
+            meta["namespace"] = mapping[meta["namespace"]]
+        for subject in doc.get("subjects", []):
+            subject["namespace"] = mapping[subject["namespace"]]
+        if doc["kind"].startswith("Cluster"):
+            meta["name"] += f"-{suffix}"
+            if "roleRef" in doc:
+                doc["roleRef"]["name"] += f"-{suffix}"
+        if doc["kind"] == "ServiceAccount":
+            continue  # the harness makes it, with a token
+        if doc["kind"] == "Role" and meta["name"] == "netpol-rollout-self":
+            self_rules = doc["rules"]
+        group = "rbac.authorization.k8s.io/v1"
+        plural = {
+            "Role": "roles",
+            "RoleBinding": "rolebindings",
+            "ClusterRole": "clusterroles",
+            "ClusterRoleBinding": "clusterrolebindings",
+        }[doc["kind"]]
+        ns = f"/namespaces/{meta['namespace']}" if "namespace" in meta else ""
+        admin.client.request("POST", f"/apis/{group}{ns}/{plural}", body=doc)
+    return self_rules
+
+
+def test_rbac_limited_service_account_applies_and_prunes(
+    repo: PolicyRepo,
+    apiserver: ApiServer,
+    cluster: KubeCluster,
+    namespaces: list[str],
+    state_namespace: str,
+) -> None:
+    shop, pay = namespaces
+    mapping = {"shop": shop, "payments": pay, "netpol-rollout": state_namespace}
+    apiserver.ensure_service_account(state_namespace, "netpol-rollout")
+    self_rules = _install_rbac(cluster, mapping, uuid.uuid4().hex[:6])
+    kubeconfig = apiserver.service_account_kubeconfig(state_namespace, "netpol-rollout", self_rules)
+
+    setup = Setup(repo.config(kubeconfig, namespaces, state_namespace=state_namespace))
+    repo.write("a.yaml", policy("one", shop), policy("two", pay, app="api"))
+    repo.write(
+        "ns.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": shop, "labels": {"team": "shop"}},
+        },
+    )
+    first = repo.commit()
+    with KubeCluster(KubeClient.from_kubeconfig(kubeconfig)) as limited:
+        assert driver.apply(setup, limited, first).status == "applied"
+        repo.write("a.yaml", policy("one", shop))
+        second = repo.commit()
+        report = driver.apply(setup, limited, second)
+        assert report.status == "applied" and report.plan.counts["delete"] == 1
+        assert driver.state(setup, limited).read().commit_sha == second  # type: ignore[union-attr]
+        # ...and nothing beyond its brief: no secrets, no policies elsewhere.
+        with pytest.raises(ApiRefusal) as denied:
+            limited.client.request("GET", f"/api/v1/namespaces/{shop}/secrets")
+        assert denied.value.status == 403
+        with pytest.raises(ApiRefusal):
+            limited.client.request(
+                "GET", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies"
+            )
+    labels = cluster.client.request("GET", f"/api/v1/namespaces/{shop}")["metadata"]["labels"]
+    assert labels["team"] == "shop"
