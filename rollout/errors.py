@@ -3,7 +3,9 @@
 Adapters translate third-party exceptions into these at the edge
 (``raise ... from exc``); entry points map them to exit codes in one place
 (:mod:`rollout.cli.exits`). Every message names the file, field or object
-at fault and what was expected, and never contains a secret.
+at fault and what was expected, and never contains a secret. An error that
+one file and line are to blame for may also carry them as `file` and `line`
+(GitHub Actions annotations point there).
 
     RolloutError                      any error a user can cause or meet
     ├── ConfigError                   configuration file or environment (exit 2)
@@ -31,10 +33,21 @@ class RolloutError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: list[str] | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details: list[str] = list(details or [])
+        # Where the problem is, when one file and line are to blame: CI
+        # annotations (`::error file=...,line=...`) point there.
+        self.file = file
+        self.line = line
 
     def __str__(self) -> str:
         if not self.details:
