@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from rollout.kube.snapshot import read_snapshot
 from rollout.kube.state import StateConfigMap
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.policy import Connection, Finding, connectivity_diff, lint, load_cluster
+from rollout.policy.report import diff_json
 from rollout.ports import ChangeAnalysis, StageResult
 from rollout.render import Renderer
 from rollout.revision import RenderedRevision, apply_revision, render_revision, validate_revision
@@ -244,8 +246,9 @@ def change_analysis(
     findings = lint(after, env.namespaces)
     return ChangeAnalysis(
         diff={
-            "opened": len(diff.opened),
-            "closed": len(diff.closed),
+            # The policy engine's JSON shape (the dashboard draws it), plus the
+            # lines notifications lead with.
+            **json.loads(diff_json(diff)),
             "riskiest": [f"+ {_describe(c)}" for c in diff.opened[:10]]
             + [f"- {_describe(c)}" for c in diff.closed[:10]],
         },
@@ -364,8 +367,11 @@ def _text(value: Any) -> str | None:
 def _diff_summary(diff: Any) -> DiffSummary | None:
     if not isinstance(diff, Mapping) or "opened" not in diff:
         return None
+    opened, closed = diff.get("opened", ()), diff.get("closed", ())
     return DiffSummary(
-        int(diff.get("opened", 0)), int(diff.get("closed", 0)), tuple(diff.get("riskiest", ()))
+        len(opened) if isinstance(opened, list) else int(opened),
+        len(closed) if isinstance(closed, list) else int(closed),
+        tuple(diff.get("riskiest", ())),
     )
 
 
