@@ -28,7 +28,14 @@ from rollout.kube.probes import ProbePods
 from rollout.kube.snapshot import read_snapshot
 from rollout.kube.state import StateConfigMap
 from rollout.notify.outbox import build_outbox_items, channels_for
-from rollout.policy import Connection, Finding, connectivity_diff, lint, load_cluster
+from rollout.policy import (
+    Connection,
+    ConnectivityDiff,
+    Finding,
+    connectivity_diff,
+    lint,
+    load_cluster,
+)
 from rollout.policy.report import diff_json
 from rollout.ports import ChangeAnalysis, StageResult
 from rollout.render import Renderer
@@ -215,12 +222,7 @@ class ClusterOps:
         try:
             new = self._render(env, new_sha)
             old = self._render(env, old_sha) if old_sha else None
-            api = api_client_for(env.cluster, pool_size=env.smoke.parallelism + 2)
-            try:
-                live = read_snapshot(api, namespaces=list(env.namespaces))
-            finally:
-                api.close()
-            return change_analysis(env, live, old, new)
+            return change_analysis(env, live_snapshot(env), old, new)
         except RolloutError as exc:
             error = {"error": exc.message}
             return ChangeAnalysis(error, {"findings": []}, {"opened": []})
@@ -231,6 +233,25 @@ def _nothing(env: Environment) -> RenderedRevision:
     return RenderedRevision(env.name, "", (), (), set_content_hash([]))
 
 
+def live_snapshot(env: Environment) -> list[dict[str, Any]]:
+    """Namespaces, workloads and services of the environment's managed namespaces."""
+    api = api_client_for(env.cluster, pool_size=4)
+    try:
+        return read_snapshot(api, namespaces=list(env.namespaces))
+    finally:
+        api.close()
+
+
+def connectivity_change(
+    live: list[dict[str, Any]], old: RenderedRevision | None, new: RenderedRevision
+) -> ConnectivityDiff:
+    """What traffic going from `old` (None: no policies of ours) to `new` opens and closes."""
+    old_objects = [dict(m.obj) for m in old.manifests] if old else []
+    before = load_cluster(live + old_objects)
+    after = load_cluster(live + [dict(m.obj) for m in new.manifests])
+    return connectivity_diff(before, after)
+
+
 def change_analysis(
     env: Environment,
     live: list[dict[str, Any]],
@@ -238,10 +259,8 @@ def change_analysis(
     new: RenderedRevision,
 ) -> ChangeAnalysis:
     """Connectivity diff, lint and the opened connections risk rules look at."""
-    old_objects = [dict(m.obj) for m in old.manifests] if old else []
-    before = load_cluster(live + old_objects)
+    diff = connectivity_change(live, old, new)
     after = load_cluster(live + [dict(m.obj) for m in new.manifests])
-    diff = connectivity_diff(before, after)
     opened = [_opened(c).to_json() for c in diff.opened]
     findings = lint(after, env.namespaces)
     return ChangeAnalysis(
@@ -321,9 +340,6 @@ class ApprovalGate:
         return status.granted, status.summary()
 
 
-_EVENT_ALIASES = {"approved": "approval.granted", "rejected": "rollout.rejected"}
-
-
 def announcer(settings: Settings, clock: Clock) -> Announcer:
     """Turn (rollout, event, details) into the outbox rows of every subscribed channel."""
 
@@ -331,7 +347,7 @@ def announcer(settings: Settings, clock: Clock) -> Announcer:
         rollout: RolloutRecord, event: str, details: Mapping[str, Any]
     ) -> list[StoreOutboxItem]:
         try:
-            kind = EventType(_EVENT_ALIASES.get(event, event))
+            kind = EventType(event)
         except ValueError:
             return []  # an internal event no channel subscribes to
         env = settings.environment(rollout.environment)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from rollout.cli.actions import report_to_actions
 from rollout.cli.revision_common import (
     change_json,
     cluster,
@@ -17,11 +18,12 @@ from rollout.cli.revision_common import (
     load_target,
     print_plan,
     revision_options,
+    summary_line,
 )
 from rollout.core.plan import Write
 from rollout.errors import ApplyError
 from rollout.revision import apply_revision
-from rollout.wiring import state_for
+from rollout.wiring import open_state_store, state_for
 
 
 def _now() -> datetime:
@@ -56,8 +58,19 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str) -> N
             on_write=progress,
         )
         writes = adapter.client.writes
-    # TODO(lead): record `report` in the state store (Store.record_deployment) once
-    # rollout/store exposes it; today the cluster ConfigMap is the only record.
+    if report.status != "failed":
+        store = open_state_store(target.settings, _now)
+        try:
+            last = store.last_deployment(env.name)
+            if last is None or last.commit_sha != rendered.sha:
+                store.record_deployment(env.name, rendered.sha, report.content_hash)
+        finally:
+            store.close()
+    report_to_actions(
+        "apply",
+        f"{summary_line(report.plan)}\n\nstatus: **{report.status}**",
+        {"sha": rendered.sha, "previous_sha": report.previous_sha or "", "status": report.status},
+    )
     if output == "json":
         echo_json(
             {

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from rollout.cli.actions import report_to_actions
 from rollout.cli.options import config_option, load_settings
 from rollout.cli.windows_cmd import (
     Clock,
@@ -113,6 +114,9 @@ def _report(
         click.echo(json.dumps(_answer(environment, now, window, rules, is_open=True), indent=2))
         return
     latest = window.end - rules.min_duration
+    report_to_actions(
+        "gate", f"{environment}: open now until {stamp(window.end)}", {"open": True, "opens_at": ""}
+    )
     click.echo(
         f"{environment}: open now; the window lasts until {stamp(window.end)} "
         f"({format_window(window, zone)}), an apply may start until {stamp(latest)}; "
@@ -144,6 +148,8 @@ def _closed(
         )
     if extra:
         message += f", {extra}"
+    opens_at = "" if window is None else stamp(window.start)
+    report_to_actions("gate", message, {"open": False, "opens_at": opens_at})
     raise GateClosedError(message, details=reasons)
 
 

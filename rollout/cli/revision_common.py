@@ -16,6 +16,7 @@ from rich.markup import escape
 from rollout.config import load_config
 from rollout.config.schema import Environment, Settings
 from rollout.core.plan import Action, Change, Plan
+from rollout.gitwatch import GitRepository
 from rollout.kube.apply import KubeCluster
 from rollout.revision import RenderedRevision, render_revision, resolve_revision
 from rollout.wiring import cluster_for, git_for, renderer
@@ -50,6 +51,7 @@ class Target:
     settings: Settings
     env: Environment
     rendered: RenderedRevision
+    git: GitRepository
 
 
 def load_target(config_path: Path, env_name: str, rev: str | None) -> Target:
@@ -60,7 +62,7 @@ def load_target(config_path: Path, env_name: str, rev: str | None) -> Target:
     git.fetch()
     sha = resolve_revision(git, settings.repository, rev)
     rendered = render_revision(git, renderer(), settings.repository, env, sha)
-    return Target(settings, env, rendered)
+    return Target(settings, env, rendered, git)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from typing import TextIO
 import click
 from rich.console import Console
 
+from rollout.cli.actions import report_to_actions
 from rollout.cli.options import config_option, load_settings
 from rollout.errors import SmokeTestError
 from rollout.kube.client import api_client_for
@@ -136,5 +137,10 @@ def command(
     write_report(report, output, sys.stdout)
     if junit_file is not None:
         junit_file.write_text(to_junit(report))
+    report_to_actions(
+        "smoke",
+        to_markdown(report),
+        {"passed": report.passed, "failed": sum(1 for r in report.results if not r.ok)},
+    )
     if not report.passed:
         raise SmokeTestError(report.summary())

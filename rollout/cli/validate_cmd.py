@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from rollout.cli.actions import report_to_actions
 from rollout.cli.revision_common import (
     cluster,
     console,
@@ -26,6 +27,12 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
         with cluster(target.env) as adapter:
             validate_revision(adapter, target.rendered)
     rendered = target.rendered
+    report_to_actions(
+        "validate",
+        f"{len(rendered.desired)} objects of `{rendered.sha[:12]}` for "
+        f"{rendered.environment} are valid",
+        {"sha": rendered.sha, "objects": len(rendered.desired), "valid": True},
+    )
     if output == "json":
         echo_json(
             {
