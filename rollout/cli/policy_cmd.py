@@ -1,11 +1,111 @@
-"""`rollout policy`: the NetworkPolicy analysis engine's commands."""
+"""`rollout policy`: matrix, explain, diff and lint over the NetworkPolicy engine.
+
+Each command is options -> one call -> one formatter; the engine is
+`rollout.policy`, the formatters `rollout.policy.report`.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
 
 from rollout.cli.exits import RolloutGroup
-from rollout.cli.stub import not_built
+from rollout.errors import InputError, NotBuiltError
+from rollout.manifests import load_manifests, split_origins
+from rollout.policy import (
+    Analysis,
+    ClusterModel,
+    analyze,
+    connectivity_diff,
+    explain,
+    lint,
+    load_cluster,
+    report,
+)
+from rollout.policy.portset import parse_port_arg
+
+GRID_LIMIT = 30  # endpoints beyond which the table shows a per-source summary
+
+
+def _console() -> Console:
+    out = click.get_text_stream("stdout")
+    return Console(file=out, width=None if out.isatty() else 200, soft_wrap=False)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _live_objects(env_name: str, config_path: str) -> list[dict[str, Any]]:
+    try:
+        from rollout.config import load_config
+        from rollout.kube.snapshot import api_client_for, read_snapshot
+    except ImportError as exc:  # pragma: no cover - depends on other modules landing
+        raise NotBuiltError(f"--live needs the config loader and kube adapter: {exc}") from exc
+    settings = load_config(config_path)
+    envs = {e.name: e for e in settings.environments}
+    if env_name not in envs:
+        raise InputError(
+            f"--live {env_name}: no such environment in {config_path} "
+            f"(known: {', '.join(sorted(envs)) or 'none'})"
+        )
+    cluster = envs[env_name].cluster
+    api = api_client_for(
+        str(cluster.kubeconfig) if cluster.kubeconfig else None,
+        cluster.context,
+        in_cluster=bool(getattr(cluster, "in_cluster", False)),
+    )
+    try:
+        return read_snapshot(api)
+    finally:
+        api.close()
+
+
+def build_model(
+    paths: Sequence[str],
+    *,
+    live: str | None = None,
+    config_path: str = "rollout.yaml",
+    externals: Sequence[str] = (),
+) -> ClusterModel:
+    """Manifests under `paths` (+ a live snapshot of namespaces, pods, services)."""
+    objects, origins = split_origins(load_manifests(paths, warn=_warn))
+    if live:
+        snapshot = _live_objects(live, config_path)
+        objects += snapshot
+        origins += [f"cluster {live}"] * len(snapshot)
+    return load_cluster(objects, origins=origins, externals=externals)
+
+
+def _ports(analysis: Analysis, given: Sequence[str]) -> list[tuple[int, str]]:
+    return [parse_port_arg(p) for p in given] if given else analysis.default_ports()
+
+
+_live_option = click.option(
+    "--live", metavar="ENV", help="Add namespaces, pods and services read from ENV's cluster."
+)
+_config_option = click.option(
+    "--config",
+    "config_path",
+    default=lambda: os.environ.get("ROLLOUT_CONFIG", "rollout.yaml"),
+    show_default="rollout.yaml or $ROLLOUT_CONFIG",
+    help="Settings file (for --live).",
+)
+_external_option = click.option(
+    "--external", multiple=True, metavar="CIDR", help="An external address to include."
+)
+_pod_ip_option = click.option(
+    "--pod-ip-in-ipblock/--no-pod-ip-in-ipblock",
+    default=True,
+    show_default=True,
+    help="Match pod IPs against ipBlocks (Calico: yes; Cilium default: no).",
+)
 
 
 @click.group(name="policy", cls=RolloutGroup)
@@ -13,5 +113,223 @@ def command() -> None:
     """Analyse NetworkPolicies: matrix, explain, diff, lint."""
 
 
-for _name in ("matrix", "explain", "diff", "lint"):
-    command.add_command(not_built(_name, f"policy {_name}", path=f"policy {_name}"))
+@command.command()
+@click.argument("paths", nargs=-1, required=True)
+@_live_option
+@_config_option
+@click.option(
+    "--port",
+    "ports",
+    multiple=True,
+    metavar="PORT/PROTO",
+    help="Port to evaluate (repeatable); default: every port named anywhere.",
+)
+@_external_option
+@_pod_ip_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "csv", "markdown"]),
+    default="table",
+    show_default=True,
+)
+def matrix(
+    paths: tuple[str, ...],
+    live: str | None,
+    config_path: str,
+    ports: tuple[str, ...],
+    external: tuple[str, ...],
+    pod_ip_in_ipblock: bool,
+    output: str,
+) -> None:
+    """Who may connect to whom: every ordered pair of endpoints, per port."""
+    model = build_model(paths, live=live, config_path=config_path, externals=external)
+    analysis = analyze(model, pod_ip_in_ipblock=pod_ip_in_ipblock)
+    port_list = _ports(analysis, ports)
+    if output == "json":
+        click.echo(report.matrix_json(analysis, port_list))
+    elif output == "csv":
+        click.echo(report.matrix_csv(analysis, port_list), nl=False)
+    elif output == "markdown":
+        click.echo(report.matrix_markdown(analysis, port_list))
+    else:
+        _matrix_tables(analysis, port_list)
+
+
+def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
+    console = _console()
+    for port, proto in ports:
+        console.print(f"[bold]{port}/{proto}[/]: may the row connect to the column?")
+        table = Table(show_lines=False)
+        if len(analysis.endpoints) <= GRID_LIMIT:
+            keys, grid = report.matrix_grid(analysis, port, proto)
+            table.add_column("from \\ to", style="bold")
+            for i in range(len(keys)):
+                table.add_column(str(i + 1), justify="center")
+            for i, (key, row) in enumerate(zip(keys, grid, strict=True)):
+                cells = ("[green]✓[/]" if c == report.ALLOW else "[red]✗[/]" for c in row)
+                table.add_row(f"{i + 1} {key}", *cells)
+        else:  # too wide for a grid: how many destinations each source reaches
+            total = len(analysis.endpoints)
+            table.add_column("from", style="bold")
+            table.add_column("allowed", justify="right")
+            table.add_column("denied", justify="right")
+            for ep, ok in zip(analysis.endpoints, analysis.reach_counts(port, proto), strict=True):
+                table.add_row(ep.key, str(ok), str(total - ok))
+        console.print(table)
+
+
+@command.command(name="explain")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="NS/NAME",
+    help="Source pod or workload (or an external CIDR given with --external).",
+)
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    metavar="NS/NAME",
+    help="Destination pod or workload, or a Service (explained per backend pod).",
+)
+@click.option("--port", required=True, metavar="PORT/PROTO", help="e.g. 5432/TCP")
+@_live_option
+@_config_option
+@_external_option
+@_pod_ip_option
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def explain_cmd(
+    paths: tuple[str, ...],
+    source: str,
+    destination: str,
+    port: str,
+    live: str | None,
+    config_path: str,
+    external: tuple[str, ...],
+    pod_ip_in_ipblock: bool,
+    output: str,
+) -> None:
+    """The verdict for one connection and why: policies and rules on each side."""
+    number, proto = parse_port_arg(port)
+    model = build_model(paths, live=live, config_path=config_path, externals=external)
+    if model.has_endpoint(destination):
+        targets = [(destination, number)]
+    else:  # a Service: explain each backend pod on the port the Service targets
+        backends = model.service_backends(destination, number, proto)
+        if not backends:
+            raise InputError(f"Service/{destination} selects no pod in the analysed manifests")
+        targets = [(ep.key, target_port) for ep, target_port in backends]
+    for key, target_port in targets:
+        result = explain(
+            model, source, key, target_port, proto, pod_ip_in_ipblock=pod_ip_in_ipblock
+        )
+        if output == "json":
+            click.echo(report.explanation_json(result))
+        else:
+            click.echo(report.explanation_text(result))
+
+
+def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
+    """The manifests under `paths` (plain YAML, not kustomize-rendered) at revision `rev`."""
+    import tempfile
+    from pathlib import Path
+
+    from rollout.gitwatch import GitRepository
+
+    git_repo = GitRepository(path=Path(repo))
+    sha = git_repo.resolve(rev)
+    with tempfile.TemporaryDirectory(prefix="netpol-rev-") as tmp:
+        for sub in paths or [""]:
+            git_repo.export_tree(sha, Path(tmp), subdirectory=sub or None)
+        roots = [str(Path(tmp) / sub) for sub in paths] or [tmp]
+        manifests = load_manifests(roots, warn=_warn)
+        objects, origins = split_origins(manifests)
+        origins = [o.replace(tmp, f"{rev}:", 1).replace(":/", ":", 1) for o in origins]
+        return load_cluster(objects, origins=origins)
+
+
+@command.command(name="diff")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--rev",
+    "revs",
+    multiple=True,
+    metavar="REV",
+    help="Two revisions of the policy repo (--rev A --rev B) instead of OLD NEW; "
+    "PATHs are then folders inside the repo.",
+)
+@click.option("--repo", default=".", show_default=True, help="Policy repository, for --rev.")
+@click.option("--port", "ports", multiple=True, metavar="PORT/PROTO")
+@_pod_ip_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+def diff_cmd(
+    paths: tuple[str, ...],
+    revs: tuple[str, ...],
+    repo: str,
+    ports: tuple[str, ...],
+    pod_ip_in_ipblock: bool,
+    output: str,
+) -> None:
+    """Connections opened and closed between OLD and NEW, with the policies responsible."""
+    if revs:
+        if len(revs) != 2:
+            raise InputError("--rev: give exactly two revisions, --rev OLD --rev NEW")
+        old = _revision_model(repo, revs[0], paths)
+        new = _revision_model(repo, revs[1], paths)
+    else:
+        if len(paths) != 2:
+            raise InputError("policy diff: give OLD and NEW folders (or --rev A --rev B)")
+        old = build_model([paths[0]])
+        new = build_model([paths[1]])
+    port_list = [parse_port_arg(p) for p in ports] or None
+    result = connectivity_diff(old, new, port_list, pod_ip_in_ipblock=pod_ip_in_ipblock)
+    formatter = {"json": report.diff_json, "markdown": report.diff_markdown}.get(
+        output, report.diff_text
+    )
+    click.echo(formatter(result))
+
+
+@command.command(name="lint")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--managed-namespace",
+    "managed",
+    multiple=True,
+    metavar="NS",
+    help="Namespace that must have default-deny baselines (repeatable).",
+)
+@_pod_ip_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+)
+def lint_cmd(
+    paths: tuple[str, ...], managed: tuple[str, ...], pod_ip_in_ipblock: bool, output: str
+) -> None:
+    """Findings with stable IDs; exit 1 when an error-level finding exists."""
+    model = build_model(paths)
+    findings = lint(model, managed or None, pod_ip_in_ipblock=pod_ip_in_ipblock)
+    if output == "json":
+        click.echo(report.findings_json(findings))
+    elif output == "sarif":
+        from rollout import __version__
+
+        click.echo(report.findings_sarif(findings, __version__))
+    else:
+        click.echo(report.findings_text(findings))
+    if any(f.severity == "error" for f in findings):
+        sys.exit(1)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rollout.errors import PolicyError
+from rollout.errors import InputError, PolicyError
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_PORT, MAX_PORT = 1, 65535
@@ -195,8 +195,8 @@ def parse_port_arg(text: str) -> tuple[int, str]:
     number, _, proto = text.partition("/")
     proto = (proto or "TCP").upper()
     if proto not in PROTOCOLS or not number.isdigit():
-        raise PolicyError(f"port {text!r}: expected NUMBER[/TCP|UDP|SCTP], e.g. 5432/TCP")
+        raise InputError(f"port {text!r}: expected NUMBER[/TCP|UDP|SCTP], e.g. 5432/TCP")
     port = int(number)
     if not MIN_PORT <= port <= MAX_PORT:
-        raise PolicyError(f"port {text!r}: out of range {MIN_PORT}-{MAX_PORT}")
+        raise InputError(f"port {text!r}: out of range {MIN_PORT}-{MAX_PORT}")
     return port, proto

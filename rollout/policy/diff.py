@@ -1,0 +1,335 @@
+"""Connections opened and closed between two revisions, with the policies responsible.
+
+Both revisions are analysed over the same endpoints (those present in both,
+taken with their attributes from each revision) and a common partition into
+classes, so rows compare bit for bit. Only classes whose egress or ingress
+side changed are re-examined. Egress to and ingress from addresses outside
+the cluster are compared as address sets and reported as external peers
+(`0.0.0.0/0` style CIDRs), which is what "widens egress to external
+addresses" risk rules look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rollout.policy.evaluate import Analysis, PortKey, iter_bits
+from rollout.policy.ipset import IPSet
+from rollout.policy.matching import rule_allows
+from rollout.policy.model import ClusterModel, Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One endpoint pair and port whose verdict changed.
+
+    An external peer has an empty namespace, its CIDR as name, and
+    `to_labels_or_external` (or `from_labels`, for ingress) set to the CIDR.
+    """
+
+    from_ns: str
+    from_name: str
+    from_labels: Mapping[str, str] | str
+    to_ns: str
+    to_name: str
+    to_labels_or_external: Mapping[str, str] | str
+    port: int
+    protocol: str
+    policies: tuple[str, ...]
+    to_namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    external_except: tuple[str, ...] = ()  # carved out of the external CIDR peer
+
+    @property
+    def cross_namespace(self) -> bool:
+        return self.from_ns != self.to_ns
+
+    @property
+    def to_external(self) -> bool:
+        return isinstance(self.to_labels_or_external, str)
+
+    @property
+    def from_external(self) -> bool:
+        return isinstance(self.from_labels, str)
+
+    @property
+    def source(self) -> str:
+        if self.from_ns:
+            return f"{self.from_ns}/{self.from_name}"
+        return str(self.from_labels) if self.from_external else self.from_name
+
+    @property
+    def destination(self) -> str:
+        if self.to_ns:
+            return f"{self.to_ns}/{self.to_name}"
+        return str(self.to_labels_or_external) if self.to_external else self.to_name
+
+
+@dataclass(frozen=True)
+class ConnectivityDiff:
+    opened: list[Connection]
+    closed: list[Connection]
+    ports: list[PortKey]
+    added_endpoints: list[str] = field(default_factory=list)
+    removed_endpoints: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.opened and not self.closed
+
+    def grouped(self, which: str) -> dict[tuple[str, str, str], list[Connection]]:
+        """Connections of `opened`/`closed` keyed by (source, destination namespace, port)."""
+        out: dict[tuple[str, str, str], list[Connection]] = {}
+        for c in getattr(self, which):
+            key = (c.source, c.to_ns or "external", f"{c.port}/{c.protocol}")
+            out.setdefault(key, []).append(c)
+        return out
+
+
+def connectivity_diff(
+    old_model: ClusterModel,
+    new_model: ClusterModel,
+    ports: Sequence[PortKey] | None = None,
+    *,
+    pod_ip_in_ipblock: bool = True,
+) -> ConnectivityDiff:
+    """Connections opened and closed from `old_model` to `new_model`.
+
+    `ports` defaults to every port either revision's policies or containers name.
+    """
+    new_keys = {ep.key for ep in new_model.endpoints}
+    old_keys = {ep.key for ep in old_model.endpoints}
+    common = [ep.key for ep in new_model.endpoints if ep.key in old_keys]
+    old_by_key = {ep.key: ep for ep in old_model.endpoints}
+    old_eps = [old_by_key[k] for k in common]
+    new_by_key = {ep.key: ep for ep in new_model.endpoints}
+    new_eps = [new_by_key[k] for k in common]
+    old = Analysis(old_model, pod_ip_in_ipblock=pod_ip_in_ipblock, endpoints=old_eps)
+    new = Analysis(
+        new_model,
+        pod_ip_in_ipblock=pod_ip_in_ipblock,
+        endpoints=new_eps,
+        discriminators=old.class_of,
+    )
+    if len(new.classes) != len(old.classes):
+        old = Analysis(
+            old_model,
+            pod_ip_in_ipblock=pod_ip_in_ipblock,
+            endpoints=old_eps,
+            discriminators=new.class_of,
+        )
+    if ports is None:
+        ports = sorted(set(old.default_ports()) | set(new.default_ports()))
+    opened: list[Connection] = []
+    closed: list[Connection] = []
+    for port, proto in ports:
+        _diff_port(old, new, port, proto, opened, closed)
+        _diff_external(old, new, port, proto, opened, closed)
+    return ConnectivityDiff(
+        opened,
+        closed,
+        list(ports),
+        sorted(new_keys - old_keys),
+        sorted(old_keys - new_keys),
+    )
+
+
+def _diff_port(
+    old: Analysis,
+    new: Analysis,
+    port: int,
+    proto: str,
+    opened: list[Connection],
+    closed: list[Connection],
+) -> None:
+    n = len(new.classes)
+    old_in, old_out = old.side_bits(port, proto)
+    new_in, new_out = new.side_bits(port, proto)
+    og_out, ng_out = old.egress_group_of, new.egress_group_of
+    og_in, ng_in = old.ingress_group_of, new.ingress_group_of
+    egress_changed = [s for s in range(n) if old_out[og_out[s]] != new_out[ng_out[s]]]
+    ingress_changed = [d for d in range(n) if old_in[og_in[d]] != new_in[ng_in[d]]]
+    changes: dict[tuple[int, int], bool] = {}  # (src, dst) -> opened?
+    seen_src = 0
+    old_rows = old.rows_for(egress_changed, port, proto)
+    new_rows = new.rows_for(egress_changed, port, proto)
+    for s in egress_changed:
+        seen_src |= 1 << s
+        before, after = old_rows[s], new_rows[s]
+        for d in iter_bits(after & ~before):
+            changes[(s, d)] = True
+        for d in iter_bits(before & ~after):
+            changes[(s, d)] = False
+    old_cols = old.columns_for(ingress_changed, port, proto)
+    new_cols = new.columns_for(ingress_changed, port, proto)
+    for d in ingress_changed:
+        before, after = old_cols[d], new_cols[d]
+        for s in iter_bits(after & ~before & ~seen_src):
+            changes[(s, d)] = True
+        for s in iter_bits(before & ~after & ~seen_src):
+            changes[(s, d)] = False
+    for (s, d), is_open in sorted(changes.items()):
+        now, then = (new, old) if is_open else (old, new)
+        refs = _responsible(now, then, s, d, port, proto)
+        target = opened if is_open else closed
+        for si in new.classes[s].members:
+            for di in new.classes[d].members:
+                if si != di:
+                    target.append(_connection(new, si, di, port, proto, refs))
+
+
+def _diff_external(
+    old: Analysis,
+    new: Analysis,
+    port: int,
+    proto: str,
+    opened: list[Connection],
+    closed: list[Connection],
+) -> None:
+    for c in new.classes:
+        if not c.isolatable and not c.endpoint.host_network:
+            continue
+        for direction in ("egress", "ingress"):
+            reach = old.external_reach(c.index, direction)
+            if reach != "some" and reach == new.external_reach(c.index, direction):
+                continue  # both all or both none, on every port
+            fn_old = old.external_egress if direction == "egress" else old.external_ingress
+            fn_new = new.external_egress if direction == "egress" else new.external_ingress
+            before, after = fn_old(c.index, port, proto), fn_new(c.index, port, proto)
+            if before == after:
+                continue
+            for gained, now, then, target in (
+                (after - before, new, old, opened),
+                (before - after, old, new, closed),
+            ):
+                if not gained:
+                    continue
+                refs = _external_responsible(now, then, c.index, direction, gained, port, proto)
+                for cidr, excepts in gained.blocks():
+                    for mi in c.members:
+                        ep = new.endpoints[mi]
+                        target.append(
+                            _external_connection(
+                                new, ep, cidr, excepts, direction, port, proto, refs
+                            )
+                        )
+
+
+def _connection(
+    a: Analysis, si: int, di: int, port: int, proto: str, refs: tuple[str, ...]
+) -> Connection:
+    src, dst = a.endpoints[si], a.endpoints[di]
+    ns = a.model.namespaces.get(dst.namespace)
+    return Connection(
+        src.namespace,
+        src.name,
+        src.ips[0] if src.is_external else dict(src.labels),
+        dst.namespace,
+        dst.name,
+        dst.ips[0] if dst.is_external else dict(dst.labels),
+        port,
+        proto,
+        refs,
+        dict(ns.labels) if ns else {},
+    )
+
+
+def _external_connection(
+    a: Analysis,
+    ep: Endpoint,
+    cidr: str,
+    excepts: tuple[str, ...],
+    direction: str,
+    port: int,
+    proto: str,
+    refs: tuple[str, ...],
+) -> Connection:
+    ns = a.model.namespaces.get(ep.namespace)
+    text = f"{cidr} except {', '.join(excepts)}" if excepts else cidr
+    if direction == "egress":
+        return Connection(
+            ep.namespace,
+            ep.name,
+            dict(ep.labels),
+            "",
+            cidr,
+            text,
+            port,
+            proto,
+            refs,
+            {},
+            excepts,
+        )
+    return Connection(
+        "",
+        cidr,
+        text,
+        ep.namespace,
+        ep.name,
+        dict(ep.labels),
+        port,
+        proto,
+        refs,
+        dict(ns.labels) if ns else {},
+        excepts,
+    )
+
+
+def _allowing(a: Analysis, s: int, d: int, port: int, proto: str) -> tuple[set[str], set[str]]:
+    """(policies whose rules allow s->d, policies isolating either side)."""
+    src, dst = a.classes[s].endpoint, a.classes[d].endpoint
+    ingress_pols, _ = a.group_signature(d)
+    _, egress_pols = a.group_signature(s)
+    allow: set[str] = set()
+    isolate: set[str] = set()
+    for pols, direction, peer in ((egress_pols, "egress", dst), (ingress_pols, "ingress", src)):
+        for pi in pols:
+            policy = a.model.policies[pi]
+            isolate.add(policy.ref)
+            for rule in policy.rules(direction):
+                if rule_allows(
+                    rule, policy, peer, dst, port, proto, a.model.namespaces, a.pod_ip_in_ipblock
+                ):
+                    allow.add(policy.ref)
+                    break
+    return allow, isolate
+
+
+def _responsible(
+    now: Analysis, then: Analysis, s: int, d: int, port: int, proto: str
+) -> tuple[str, ...]:
+    allow_now, isolate_now = _allowing(now, s, d, port, proto)
+    allow_then, isolate_then = _allowing(then, s, d, port, proto)
+    refs = (allow_now - allow_then) | (isolate_then - isolate_now)
+    return tuple(sorted(refs or allow_now or isolate_now or isolate_then))
+
+
+def _external_allowing(
+    a: Analysis, c: int, direction: str, changed: IPSet, port: int, proto: str
+) -> tuple[set[str], set[str]]:
+    """(policies whose rules reach the changed addresses, policies isolating the side)."""
+    ingress_pols, egress_pols = a.group_signature(c)
+    pols = egress_pols if direction == "egress" else ingress_pols
+    dst_ports = a.classes[c].endpoint.ports if direction == "ingress" else ()
+    allow: set[str] = set()
+    for pi in pols:
+        policy = a.model.policies[pi]
+        for rule in policy.rules(direction):
+            if rule.ports is not None and not any(
+                sp.matches(port, proto, dst_ports) for sp in rule.ports
+            ):
+                continue
+            if rule.peers is None or any(
+                p.ip_block is not None and (p.ip_block.addresses & changed) for p in rule.peers
+            ):
+                allow.add(policy.ref)
+    return allow, {a.model.policies[pi].ref for pi in pols}
+
+
+def _external_responsible(
+    now: Analysis, then: Analysis, c: int, direction: str, changed: IPSet, port: int, proto: str
+) -> tuple[str, ...]:
+    allow_now, isolate_now = _external_allowing(now, c, direction, changed, port, proto)
+    allow_then, isolate_then = _external_allowing(then, c, direction, changed, port, proto)
+    refs = (allow_now - allow_then) | (isolate_then - isolate_now)
+    return tuple(sorted(refs or allow_now or isolate_now or isolate_then))
