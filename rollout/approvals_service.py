@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from rollout.core.approvals import (
     evaluate_approvals,
     risk_findings,
 )
+from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
 from rollout.errors import ApprovalError, AuthError, RolloutError
 from rollout.store.records import (
@@ -195,6 +196,7 @@ class Outcome:
 
 
 NotificationsFor = Callable[[RolloutRecord, str, Mapping[str, Any]], list[OutboxItem]]
+"""(rollout as it will be once the transition commits, `EventType` value, details) -> rows."""
 
 
 class ApprovalsService:
@@ -305,8 +307,12 @@ class ApprovalsService:
         if not added:
             done = f"{who.member} had already decided on {rollout.id}"
             if who.member in status.expired:
-                # The store keeps one decision per member and stage.
-                done += " (that approval has expired and cannot be renewed yet)"
+                # The store renews a decision once its recorded expiry has passed;
+                # the rules have since been shortened, so that is still ahead.
+                done += (
+                    " (that approval no longer counts under the current rules; "
+                    f"approve again after {self._recorded_expiry(rollout, who.member)})"
+                )
         if not status.granted:
             return Outcome(
                 f"{done}; {status.summary()}",
@@ -324,7 +330,11 @@ class ApprovalsService:
             reason=status.summary(),
             details=details,
             request_id=who.request_id,
-            outbox=self._notifications_for(rollout, "approved", details),
+            outbox=self._notifications_for(
+                replace(rollout, state=State.APPROVED.value, reason=status.summary()),
+                EventType.APPROVAL_GRANTED.value,
+                {**details, "actor": who.member},
+            ),
         )
         message = (
             f"{rollout.id} is approved for {rollout.environment} ({status.summary()})"
@@ -365,7 +375,11 @@ class ApprovalsService:
                 reason=reason,
                 details=details,
                 request_id=who.request_id,
-                outbox=self._notifications_for(rollout, "rejected", details),
+                outbox=self._notifications_for(
+                    replace(rollout, state=State.REJECTED.value, reason=reason),
+                    EventType.ROLLOUT_REJECTED.value,
+                    {**details, "actor": who.member},
+                ),
             )
             if moved is None:
                 current = self.rollout(rollout_id)
@@ -437,6 +451,12 @@ class ApprovalsService:
                 "approve the newer rollout"
             )
         raise ApprovalError(f"{rollout.id} is not awaiting approval (it is {rollout.state})")
+
+    def _recorded_expiry(self, rollout: RolloutRecord, member: str) -> str:
+        for approval in self.store.approvals_for(rollout.id, rollout.environment):
+            if approval.member == member and approval.expires_at is not None:
+                return f"{approval.expires_at:%Y-%m-%d %H:%M} UTC"
+        return "it lapses"
 
     def _check_operator(self, who: VerifiedIdentity, env: Environment) -> None:
         """Hold/resume: allowed approvers of the environment, or its break-glass group."""

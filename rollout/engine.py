@@ -104,6 +104,7 @@ class RolloutEngine:
             existing = self._store.list_rollouts(commit_sha=commit.sha, limit=1)
             if existing:
                 return existing[0]
+            # The rollout, its authors and its announcement commit together.
             rollout = self._store.create_rollout(
                 environment=self._environments[0],
                 commit_sha=commit.sha,
@@ -114,13 +115,9 @@ class RolloutEngine:
                 state=State.DETECTED.value,
                 actor=SYSTEM,
                 details={"previous_sha": previous_sha},
+                artifacts={"plan": {"authors": list(commit.authors)}} if commit.authors else None,
+                outbox_for=lambda created: self._announce(created, "rollout.detected", {}),
             )
-            if commit.authors:
-                rollout = self._store.set_artifacts(
-                    rollout.id, {"plan": {"authors": list(commit.authors)}}
-                )
-            # A second transaction: repeated by `_validate` if we crash right here.
-            self._store.enqueue(self._announce(rollout, "rollout.detected", {}))
             log.info(
                 "rollout %s detected for %s",
                 rollout.id,
@@ -208,7 +205,6 @@ class RolloutEngine:
     # --- steps -------------------------------------------------------------------
 
     def _validate(self, rollout: RolloutRecord) -> Progress:
-        self._store.enqueue(self._announce(rollout, "rollout.detected", {}))
         result = self._ops.validate(rollout.environment, rollout.commit_sha)
         if not result.ok:
             return self._fail(rollout, State.INVALID, "rollout.validated", result)

@@ -43,8 +43,8 @@ from rollout.notify.channels import build_channels
 from rollout.ports import Clock, Commit
 from rollout.scheduler import JobScheduler
 from rollout.server.app import create_app
-from rollout.server.dashboard import dashboard_router
 from rollout.server.context import GitHubIntegration
+from rollout.server.dashboard import dashboard_router
 from rollout.server.github_routes import github_pull_request_head
 from rollout.server.ops_routes import ops_router_factory
 from rollout.store import Store
@@ -90,13 +90,13 @@ class _StoreGauges(Collector):
             "netpol_rollout_failed_deliveries", "Notifications given up on (dead letters)"
         )
         try:
+            # Aggregates in SQL: a scrape costs two small queries however many rows exist.
             counts = dict.fromkeys((s.value for s in State), 0)
-            for rollout in self._store.list_rollouts(limit=100_000):
-                counts[rollout.state] = counts.get(rollout.state, 0) + 1
+            counts.update(self._store.count_rollouts_by_state())
             for state, count in sorted(counts.items()):
                 by_state.add_metric([state], count)
             pending.add_metric([], counts.get(State.AWAITING_APPROVAL.value, 0))
-            failed.add_metric([], len(self._store.outbox_items("dead")))
+            failed.add_metric([], self._store.count_outbox("dead"))
         except RolloutError as exc:
             log.warning("metrics: state store unreachable: %s", exc.message)
             return
@@ -329,8 +329,12 @@ class Service:
             self._drive_wake.clear()
 
     def _lease_client(self) -> KubeClient:
+        # ROLLOUT_LEASE_KUBECONFIG overrides `server.lease_cluster`; neither: in-cluster.
         kubeconfig = os.environ.get(LEASE_KUBECONFIG_ENV)
-        ref = ClusterRef(kubeconfig=Path(kubeconfig)) if kubeconfig else ClusterRef(in_cluster=True)
+        if kubeconfig:
+            ref = ClusterRef(kubeconfig=Path(kubeconfig))
+        else:
+            ref = self.settings.server.lease_cluster or ClusterRef(in_cluster=True)
         duration = self.settings.server.lease_duration.total_seconds()
         retry = RetryPolicy(attempts=2, initial_delay=0.1, max_delay=0.5, deadline=duration / 3)
         return KubeClient.from_ref(ref, retry=retry)

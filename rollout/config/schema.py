@@ -553,6 +553,11 @@ class Server(Strict):
     lease_namespace: DnsLabel = "netpol-rollout"
     lease_name: DnsLabel = "netpol-rollout-leader"
     lease_duration: Duration = timedelta(seconds=15)
+    lease_cluster: ClusterRef | None = Field(
+        default=None,
+        description="Where the Lease lives; none: in-cluster. "
+        "Env `ROLLOUT_LEASE_KUBECONFIG` (a kubeconfig path) overrides it.",
+    )
 
     @field_validator("listen")
     @classmethod

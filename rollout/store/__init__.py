@@ -10,7 +10,9 @@ All methods are short transactions returning frozen records; see
 SQLAlchemy, Alembic and psycopg.
 """
 
-from rollout.store.facade import Clock, IdFactory, Store, new_rollout_id, open_store, scrub_error
+from rollout.store.base import Clock, IdFactory, new_rollout_id
+from rollout.store.facade import Store, open_store
+from rollout.store.outbox import scrub_error
 from rollout.store.records import (
     ARTIFACTS,
     ApprovalRecord,
