@@ -5,9 +5,14 @@
     python hack/gen-config-docs.py --check   # exit 1 if it is out of date
 
 Walks `Settings` and every model it contains, depth first in field order:
-one section per model (its path in the file, its docstring), one table row per
+one section per model (its paths in the file, its docstring), one table row per
 field (key, type, default, description). Descriptions come from
 `Field(description=...)`, else from the docstring of the field's model.
+
+A model's docstring may end with a ```yaml example whose one key is the
+model's key in the file (`approvals:`, or `webhooks:` with a list for a list
+of models). Examples are validated against the model while generating, so a
+stale one fails here (and in the sync test) instead of misleading a reader.
 tests/unit/config/test_config_reference_in_sync.py keeps the file in sync.
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import re
 import sys
 import types
 import typing
@@ -22,7 +28,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import yaml
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -155,6 +162,31 @@ def default_text(field: FieldInfo) -> str:
     return f"`{value}`"
 
 
+_EXAMPLE = re.compile(r"^```yaml\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def check_examples(model: type[BaseModel], path: str, doc: str) -> None:
+    """Validate every ```yaml block of `doc` as the value of `model` at `path`.
+
+    Raises ValueError naming the model and what is wrong with its example.
+    """
+    key = path.rsplit(".", 1)[-1].removesuffix("[]")
+    many = path.endswith("[]")
+    for block in _EXAMPLE.findall(doc):
+        data = yaml.safe_load(block)
+        if not isinstance(data, dict) or list(data) != [key]:
+            raise ValueError(f"{model.__name__}: its example must be one key, {key!r}")
+        items = data[key]
+        if many != isinstance(items, list):
+            shape = "a list" if many else "a mapping"
+            raise ValueError(f"{model.__name__}: {key!r} in its example must be {shape}")
+        for item in items if many else [items]:
+            try:
+                model.model_validate(item)
+            except ValidationError as exc:
+                raise ValueError(f"{model.__name__}: its example is invalid: {exc}") from None
+
+
 def _doc(model: type[BaseModel]) -> str:
     doc = inspect.getdoc(model) or ""
     # pydantic's BaseModel docstring is not ours.
@@ -169,22 +201,54 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def generate() -> str:
-    """The whole of docs/configuration.md."""
-    sections: list[str] = [HEADER]
-    seen: set[type[BaseModel]] = set()
-    queue: list[tuple[str, type[BaseModel]]] = [("(top level)", Settings)]
-    while queue:
-        path, model = queue.pop(0)
-        if model in seen:
+def _nested(path: str, model: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
+    """(path, model) of each model-typed field of `model`, in field order."""
+    nested: list[tuple[str, type[BaseModel]]] = []
+    for name, field in model.model_fields.items():
+        inner = _model_in(field.annotation)
+        if inner is None or inner.__name__ == "SecretRef":
             continue
-        seen.add(model)
-        lines = [f"## {model.__name__}", "", f"Path: `{path}`", ""]
+        key = field.alias or name
+        text = type_text(field.annotation, list(field.metadata))
+        many = typing.get_origin(field.annotation) in (tuple, list) or "list of" in text
+        prefix = "" if path == "(top level)" else f"{path}."
+        nested.append((f"{prefix}{key}[]" if many else f"{prefix}{key}", inner))
+    return nested
+
+
+def _walk() -> dict[type[BaseModel], list[str]]:
+    """Every model, depth first in field order, with every path it appears at."""
+    paths: dict[type[BaseModel], list[str]] = {}
+    stack: list[tuple[str, type[BaseModel]]] = [("(top level)", Settings)]
+    while stack:
+        path, model = stack.pop(0)
+        first = model not in paths
+        paths.setdefault(model, []).append(path)
+        if first:
+            stack[0:0] = _nested(path, model)
+    return paths
+
+
+def _anchor(model: type[BaseModel]) -> str:
+    return f"#{model.__name__.lower()}"
+
+
+def generate() -> str:
+    """The whole of docs/configuration.md; ValueError if a docstring example is invalid."""
+    walked = _walk()
+    contents = ["## Contents", ""]
+    for model, paths in walked.items():
+        contents.append(f"- [{model.__name__}]({_anchor(model)}): `{paths[0]}`")
+    contents.append("- [Secret references](#secret-references)")
+    sections: list[str] = [HEADER, "\n".join(contents) + "\n"]
+    for model, paths in walked.items():
+        shown = ", ".join(f"`{p}`" for p in paths)
+        lines = [f"## {model.__name__}", "", f"Path: {shown}", ""]
         doc = _doc(model)
         if doc:
+            check_examples(model, paths[0], doc)
             lines += [doc, ""]
         lines += ["| key | type | default | description |", "|---|---|---|---|"]
-        nested: list[tuple[str, type[BaseModel]]] = []
         for name, field in model.model_fields.items():
             key = field.alias or name
             inner = _model_in(field.annotation)
@@ -195,20 +259,20 @@ def generate() -> str:
             lines.append(
                 f"| `{key}` | {_cell(text)} | {_cell(default_text(field))} | {_cell(description)} |"
             )
-            if inner is not None and inner.__name__ != "SecretRef":
-                many = typing.get_origin(field.annotation) in (tuple, list) or "list of" in text
-                child = f"{key}[]" if many else key
-                prefix = "" if path == "(top level)" else f"{path}."
-                nested.append((f"{prefix}{child}", inner))
         sections.append("\n".join(lines) + "\n")
-        queue[0:0] = nested
-    secret = _doc(_secret_model())
+    secret = _secret_model()
+    rows = [
+        f"| `{field.alias or name}` | {_cell(type_text(field.annotation, list(field.metadata)))}"
+        f" | {_cell(field.description or '')} |"
+        for name, field in secret.model_fields.items()
+    ]
+    doc = _doc(secret)
     sections.append(
         "## Secret references\n\n"
-        + (secret + "\n\n" if secret else "")
+        + (doc + "\n\n" if doc else "")
         + "| key | type | description |\n|---|---|---|\n"
-        + "| `env` | string | name of an environment variable holding the secret |\n"
-        + "| `file` | path | a file holding the secret (surrounding whitespace removed) |\n"
+        + "\n".join(rows)
+        + "\n"
     )
     return "\n".join(sections)
 
