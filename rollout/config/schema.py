@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from rollout.core.cron import parse_cron
+from rollout.core.events import EventType
 from rollout.errors import ConfigError
 
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
@@ -75,6 +76,27 @@ def _check_http_url(url: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+
+
+def _check_cron(schedule: str) -> str:
+    try:
+        parse_cron(schedule)
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+    return schedule
+
+
+CronExpression = Annotated[str, AfterValidator(_check_cron)]
+
+
+def _check_event_name(name: str) -> str:
+    if name not in {e.value for e in EventType}:
+        known = ", ".join(e.value for e in EventType)
+        raise ValueError(f"unknown event {name!r}; known events: {known}")
+    return name
+
+
+EventName = Annotated[str, AfterValidator(_check_event_name)]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -686,21 +708,12 @@ class ExplicitWindow(Strict):
         description="`allow`: applies may run during it, as during overlap windows; "
         "`deny`: never during it, whatever else allows."
     )
-    schedule: str = Field(
+    schedule: CronExpression = Field(
         description="When the window starts: a 5-field cron expression "
         "(`minute hour day-of-month month day-of-week`), on wall-clock time in `timezone`."
     )
     duration: Duration = Field(description="How long each window lasts from its start.")
     timezone: TimezoneName = Field(default="UTC", description="The timezone of `schedule`.")
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_cron(cls, schedule: str) -> str:
-        try:
-            parse_cron(schedule)
-        except ConfigError as exc:
-            raise ValueError(exc.message) from None
-        return schedule
 
 
 def _date_text_as_date(value: Any) -> Any:
@@ -958,7 +971,7 @@ class WebhookSettings(Strict):
     secret: SecretRef = Field(
         description="HMAC-SHA256 key for the `X-Netpol-Rollout-Signature` header."
     )
-    events: tuple[str, ...] = Field(
+    events: tuple[EventName, ...] = Field(
         default=(),
         description="Event types to send (e.g. `production.applied`, `smoke.failed`); "
         "empty: every event.",
@@ -1032,7 +1045,7 @@ class DigestSettings(Strict):
     """
 
     enabled: bool = Field(default=True, description="`false`: no digest is sent.")
-    schedule: str = Field(
+    schedule: CronExpression = Field(
         default="0 9 1 * *",
         description="When to send it: a 5-field cron expression in `timezone`; the default "
         "is 09:00 on the 1st of each month.",
