@@ -13,9 +13,15 @@ from typing import Any
 
 from rollout.approvals_service import ApprovalsService
 from rollout.config.schema import Environment, Repository, Settings
-from rollout.core.approvals import OpenedConnection
+from rollout.core.approvals import ApprovalStatus, OpenedConnection
+from rollout.core.events import (
+    ApprovalSummary,
+    DiffSummary,
+    EventType,
+    RolloutEvent,
+    SmokeSummary,
+)
 from rollout.core.events import CommitInfo as EventCommit
-from rollout.core.events import DiffSummary, EventType, RolloutEvent, SmokeSummary
 from rollout.core.events import Window as EventWindow
 from rollout.core.objects import set_content_hash
 from rollout.core.windows import GateRules, is_usable, next_usable_start
@@ -340,8 +346,17 @@ class ApprovalGate:
         return status.granted, status.summary()
 
 
-def announcer(settings: Settings, clock: Clock) -> Announcer:
-    """Turn (rollout, event, details) into the outbox rows of every subscribed channel."""
+def announcer(
+    settings: Settings,
+    clock: Clock,
+    approval_status: Callable[[RolloutRecord], ApprovalStatus | None] | None = None,
+) -> Announcer:
+    """Turn (rollout, event, details) into the outbox rows of every subscribed channel.
+
+    `approval_status` gives who approved and who is still needed (the Slack
+    buttons are drawn while someone is); without it, only the configured
+    requirement is known.
+    """
 
     def announce(
         rollout: RolloutRecord, event: str, details: Mapping[str, Any]
@@ -362,6 +377,7 @@ def announcer(settings: Settings, clock: Clock) -> Announcer:
             diff=_diff_summary(rollout.diff),
             smoke=_smoke_summary(rollout.smoke, rollout.environment),
             next_window=_window(scheduled),
+            approvals=_approvals(settings, rollout, kind, approval_status),
             reason=rollout.reason or _text(details.get("summary")),
             actor=_text(details.get("actor")),
             url=f"{base}/api/v1/rollouts/{rollout.id}" if base else None,
@@ -374,6 +390,27 @@ def announcer(settings: Settings, clock: Clock) -> Announcer:
         ]
 
     return announce
+
+
+def _approvals(
+    settings: Settings,
+    rollout: RolloutRecord,
+    kind: EventType,
+    approval_status: Callable[[RolloutRecord], ApprovalStatus | None] | None,
+) -> ApprovalSummary | None:
+    rules = settings.environment(rollout.environment).approvals
+    if rules is None:
+        return None
+    status = approval_status(rollout) if approval_status is not None else None
+    if status is not None:
+        pending = () if status.granted else (status.summary(),)
+        if rollout.state != "awaiting_approval":
+            pending = ()
+        return ApprovalSummary(status.required, status.approvers, pending)
+    if kind is not EventType.APPROVAL_REQUESTED:
+        return ApprovalSummary(rules.required)
+    who = ", ".join([*rules.members, *(f"group {g}" for g in rules.groups)]) or "the team"
+    return ApprovalSummary(rules.required, (), (f"{rules.required} approval(s) from {who}",))
 
 
 def _text(value: Any) -> str | None:

@@ -939,6 +939,12 @@ class SlackSettings(Strict):
         default="https://slack.com/api/",
         description="Slack Web API base URL (bot mode); change only for a proxy or a test server.",
     )
+    response_url_prefixes: tuple[HttpUrl, ...] = Field(
+        default=("https://hooks.slack.com/",),
+        description="Where slash-command and button answers may be posted: a request's "
+        "`response_url` must start with one of these, or no answer is sent (so a forged "
+        "request cannot make the service call an arbitrary URL).",
+    )
 
     @model_validator(mode="after")
     def _one_mode(self) -> SlackSettings:

@@ -101,7 +101,9 @@ def _slack_from(settings: Settings) -> SlackIntegration | None:
     if slack is None or slack.signing_secret is None:
         return None
     return SlackIntegration(
-        signing_secret=slack.signing_secret.resolve(), respond=post_to_response_url
+        signing_secret=slack.signing_secret.resolve(),
+        respond=post_to_response_url,
+        response_url_prefixes=slack.response_url_prefixes,
     )
 
 

@@ -26,13 +26,15 @@ from rollout.approvals_service import Outcome
 from rollout.core.approvals import VerifiedIdentity
 from rollout.core.lifecycle import ACTIVE
 from rollout.errors import AuthError, RolloutError, SignatureError
+from rollout.notify.slack import APPROVE_ACTION, REJECT_ACTION
 from rollout.server.auth import SlackVerifier
 from rollout.server.context import ServerContext, SlackIntegration
 
 log = logging.getLogger(__name__)
 
-APPROVE_ACTION_ID = "rollout.approve"
-REJECT_ACTION_ID = "rollout.reject"
+# The buttons are drawn by the Slack notifier; one name for both ends.
+APPROVE_ACTION_ID = APPROVE_ACTION
+REJECT_ACTION_ID = REJECT_ACTION
 """`action_id`s of the buttons on the rollout message; their `value` is the rollout id."""
 
 HELP = """\

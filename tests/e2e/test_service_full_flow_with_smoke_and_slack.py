@@ -6,6 +6,7 @@ commit that breaks a required flow is stopped in staging and rolled back."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -109,17 +110,20 @@ def test_commit_reaches_production_through_smoke_slack_and_a_window_bad_one_roll
             user_id="U0STRANGER",
             action_id=APPROVE_ACTION_ID,
             value=rollout["id"],
+            response_url=slack.webhook_url,
         )
         assert stranger.status_code == 200 and "not on the" in stranger.json()["text"]
         assert (deployment.rollout_for(good) or {}).get("state") == "awaiting_approval"
-        # The Approve button is not rendered yet (see the xfail pins below), so the
-        # click carries the route's action_id and the rollout id, as the button would.
+        # Alice clicks the Approve button that the Slack message really carries.
+        button = approve_button(slack)
+        assert button["value"] == rollout["id"]
         answer = click(
             deployment.url,
             SIGNING_SECRET,
             user_id=ALICE_SLACK,
-            action_id=APPROVE_ACTION_ID,
-            value=rollout["id"],
+            action_id=button["action_id"],
+            value=button["value"],
+            response_url=slack.webhook_url,
         )
         assert answer.status_code == 200, answer.text
 
@@ -197,12 +201,10 @@ def test_commit_reaches_production_through_smoke_slack_and_a_window_bad_one_roll
     standins.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: button action_id differs from the route's")
 def test_the_rendered_approve_button_is_the_one_the_server_handles() -> None:
     assert APPROVE_ACTION == APPROVE_ACTION_ID
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: wiring.announcer never fills `approvals`")
 def test_an_approval_request_carries_the_approvals_so_slack_draws_the_buttons() -> None:
     settings = Settings.model_validate(
         {
@@ -237,3 +239,16 @@ def test_an_approval_request_carries_the_approvals_so_slack_draws_the_buttons() 
     )
     [item] = announcer(settings, lambda: now)(waiting, "approval.requested", {})
     assert item.payload["approvals"] is not None
+
+
+def approve_button(slack: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """The Approve button of the newest Slack parent message, once it is delivered."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for parent in reversed(slack.parents()):
+            for block in parent.blocks:
+                for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                    if element.get("action_id") == APPROVE_ACTION:
+                        return dict(element)
+        time.sleep(0.2)
+    raise AssertionError("no Slack message carries an Approve button")

@@ -57,6 +57,8 @@ def wire_notifications(
                 "channel": "#netpol",
                 "signing_secret": {"env": "E2E_SLACK_SIGNING"},
                 "api_url": standins.slack.api_url,
+                # Answers to clicks go to the stand-in, never to the real Slack.
+                "response_url_prefixes": [standins.slack.webhook_url],
             },
             "github": {
                 "repository": standins.github.repo,

@@ -36,7 +36,7 @@ def test_approve_button_counts_like_the_command(service: Service) -> None:
         "user": {"id": "UBOB"},
         "trigger_id": "trig-button-1",
         "response_url": f"{service.hooks.origin}/actions/1",
-        "actions": [{"action_id": "rollout.approve", "value": rollout.id}],
+        "actions": [{"action_id": "rollout_approve", "value": rollout.id}],
     }
     body = urlencode({"payload": json.dumps(payload)}).encode()
     response = service.post_slack("/slack/interactions", body, service.slack_headers(body))
@@ -52,7 +52,7 @@ def test_reject_button_asks_for_a_reason_and_changes_nothing(service: Service) -
         "type": "block_actions",
         "user": {"id": "UBOB"},
         "response_url": f"{service.hooks.origin}/actions/1",
-        "actions": [{"action_id": "rollout.reject", "value": rollout.id}],
+        "actions": [{"action_id": "rollout_reject", "value": rollout.id}],
     }
     body = urlencode({"payload": json.dumps(payload)}).encode()
     response = service.post_slack("/slack/interactions", body, service.slack_headers(body))
