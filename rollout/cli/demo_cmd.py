@@ -1,7 +1,84 @@
-"""`rollout demo`."""
+"""`rollout demo`: the whole flow on an embedded example, on this machine."""
 
 from __future__ import annotations
 
-from rollout.cli.stub import not_built
+import signal
+import sys
+from types import FrameType
 
-command = not_built("demo", "Run the whole flow on an embedded example")
+import click
+from rich.console import Console
+
+EXIT_INTERRUPTED = 130
+EXIT_UNEXPECTED = 1
+EXIT_NO_BINARIES = 2
+
+
+@click.command(name="demo")
+@click.option("--keep", is_flag=True, help="Keep the temporary folder (logs, state, git remote).")
+@click.option("--no-color", is_flag=True, help="Plain output without colours.")
+@click.option(
+    "--build/--no-build",
+    "build",
+    default=None,
+    help="Build the kube binaries if missing without asking (--build) or never (--no-build).",
+)
+def command(keep: bool, no_color: bool, build: bool | None) -> None:
+    """Run the whole flow on an embedded example: two local clusters, a good
+    commit to production and a bad one rolled back. Takes about a minute."""
+    # In a pipe or a log, wide enough that the tables stay one line per row.
+    width = None if sys.stdout.isatty() else 140
+    console = Console(no_color=no_color, highlight=False, width=width)
+    sys.exit(run(console, keep=keep, build=build))
+
+
+def run(console: Console, *, keep: bool, build: bool | None) -> int:
+    """The demo's exit code: 0 both commits behaved as expected, 1 otherwise,
+    2 no kube binaries, 130 interrupted (Ctrl-C or SIGTERM)."""
+    # Imported here so the other commands do not pay for uvicorn, the store and the engine.
+    from rollout.demo.runner import DemoFailed, DemoRunner
+    from rollout.demo.view import DemoView
+    from rollout.devcluster import binaries as kube
+    from rollout.devcluster.errors import HarnessError, KubeBinariesMissing
+    from rollout.errors import RolloutError
+
+    view = DemoView(console)
+    try:
+        found = kube.KubeBinaries.discover()
+    except KubeBinariesMissing as exc:
+        script = kube.build_script()
+        if script is None or build is False:
+            view.error(f"{exc}\n`rollout demo` needs them; build them from a source checkout.")
+            return EXIT_NO_BINARIES
+        if build is None and not _confirm(
+            f"The demo needs etcd and kube-apiserver: {kube.BUILD_NOTE}. Build now?"
+        ):
+            view.error(str(exc))
+            return EXIT_NO_BINARIES
+        try:
+            found = kube.build(script, echo=console.print)
+        except KubeBinariesMissing as failed:
+            view.error(str(failed))
+            return EXIT_NO_BINARIES
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    view.intro()
+    runner = DemoRunner(view, found, keep=keep)
+    try:
+        return 0 if runner.run() else EXIT_UNEXPECTED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except (DemoFailed, HarnessError, RolloutError) as exc:
+        view.error(str(exc))
+        return EXIT_UNEXPECTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return True  # README: `rollout demo` must work as written on a fresh clone
+    return click.confirm(question, default=True)

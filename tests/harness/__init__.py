@@ -3,8 +3,8 @@
 Load the fixtures with `pytest_plugins = ["tests.harness.fixtures"]` in tests/conftest.py.
 """
 
+from rollout.devcluster.errors import ApiServerStartError, HarnessError, KubeBinariesMissing
 from tests.harness.apiserver import ApiServer, KubeBinaries
-from tests.harness.errors import ApiServerStartError, HarnessError, KubeBinariesMissing
 
 __all__ = [
     "ApiServer",

@@ -1,199 +1,57 @@
-"""A real etcd + kube-apiserver per `ApiServer`, for integration tests.
+"""The integration tests' apiserver: `rollout.devcluster.apiserver.ApiServer`
+plus kubernetes-client access (`api_client()`, `client()`) for test code.
 
-No controller-manager, scheduler or kubelet run, which means:
-
-* The `default` ServiceAccount is not created by a controller. The
-  ServiceAccount admission plugin stays enabled (pods naming a missing
-  ServiceAccount are rejected as in production), and `create_namespace()`
-  creates `default` itself, as does startup for the `default` namespace.
-  Namespaces created another way need `ensure_service_account(ns, "default")`
-  before pods can be created there. Tokens are projected volumes, so no
-  token controller is needed.
-* Pods stay Pending forever; deleted namespaces stay Terminating forever
-  (the namespace controller lives in kube-controller-manager), so tests
-  should use fresh, uniquely named namespaces rather than delete and reuse.
-
-Nothing here is global: every instance has its own ports, PKI, data dir and
-clients, so a session can run a "staging" and a "production" cluster.
-
-Binaries come from `hack/kube-binaries.sh` (see `KubeBinaries.discover`).
+The processes, PKI and discovery live in the package (`rollout.devcluster`),
+which `rollout demo` uses too; only the test-side client helpers are here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import ssl
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
 from kubernetes.config import new_client_from_config
 
-from tests.harness.certs import Pki, write_pki
-from tests.harness.errors import ApiServerStartError, HarnessError, KubeBinariesMissing
-from tests.harness.kubeapi import (
-    close_client,
-    create_or_ignore,
-    create_or_replace,
-    wait_authorized,
-    write_kubeconfig,
+from rollout.devcluster import apiserver as _dev
+from rollout.devcluster.apiserver import (
+    BIN_DIR_ENV,
+    DEFAULT_BIN_DIR,
+    DISABLED_ADMISSION_PLUGINS,
+    KEEP_DIR_ENV,
+    KUBE_VERSION,
+    SERVICE_ACCOUNT_ISSUER,
+    SERVICE_CLUSTER_IP_RANGE,
+    KubeBinaries,
 )
-from tests.harness.processes import ADDRESS_IN_USE, ManagedProcess, free_ports, http_ok
+from tests.harness.kubeapi import close_client
 
-KUBE_VERSION = "v1.34.4"
-BIN_DIR_ENV = "NETPOL_KUBE_BIN_DIR"
-KEEP_DIR_ENV = "NETPOL_KEEP_APISERVER_DIR"  # "1": keep logs/data after stop, for debugging
-DEFAULT_BIN_DIR = Path.home() / ".cache" / "netpol-rollout" / f"kube-{KUBE_VERSION}"
-SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
-SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16"
-# Default admission plugins that need nodes, storage or ingress controllers.
-DISABLED_ADMISSION_PLUGINS = (
-    "TaintNodesByCondition",
-    "DefaultStorageClass",
-    "StorageObjectInUseProtection",
-    "PersistentVolumeClaimResize",
-    "DefaultIngressClass",
-)
-_START_ATTEMPTS = 3  # free ports can be taken by someone else before we bind them
+__all__ = [
+    "BIN_DIR_ENV",
+    "DEFAULT_BIN_DIR",
+    "DISABLED_ADMISSION_PLUGINS",
+    "KEEP_DIR_ENV",
+    "KUBE_VERSION",
+    "SERVICE_ACCOUNT_ISSUER",
+    "SERVICE_CLUSTER_IP_RANGE",
+    "ApiServer",
+    "KubeBinaries",
+]
 
 
-@dataclass(frozen=True)
-class KubeBinaries:
-    etcd: Path
-    kube_apiserver: Path
-    kubectl: Path
+class ApiServer(_dev.ApiServer):
+    """`rollout.devcluster.apiserver.ApiServer` with kubernetes clients closed by `stop()`."""
 
-    @classmethod
-    def discover(cls) -> KubeBinaries:
-        """Find the binaries in $NETPOL_KUBE_BIN_DIR or the default cache folder.
-
-        Raises KubeBinariesMissing naming the folder and the build command.
-        """
-        bin_dir = Path(os.environ.get(BIN_DIR_ENV) or DEFAULT_BIN_DIR)
-        found = cls(
-            etcd=bin_dir / "etcd",
-            kube_apiserver=bin_dir / "kube-apiserver",
-            kubectl=bin_dir / "kubectl",
-        )
-        paths = (found.etcd, found.kube_apiserver, found.kubectl)
-        missing = [p.name for p in paths if not os.access(p, os.X_OK)]
-        if missing:
-            raise KubeBinariesMissing(
-                f"{', '.join(missing)} not found in {bin_dir} "
-                f"(set by ${BIN_DIR_ENV} or the default). "
-                "Build them with `hack/kube-binaries.sh` "
-                "(needs Go >= 1.24; the first build takes minutes), "
-                f"then export {BIN_DIR_ENV}=<the folder it prints> if you changed it."
-            )
-        return found
-
-
-class ApiServer:
-    """etcd + kube-apiserver on free loopback ports, torn down on exit.
-
-    Use as a context manager, or call `start()` / `stop()` (both idempotent).
-    After start: `url`, `ca_path`, `kubeconfig_path` (admin, system:masters),
-    `workdir`, `log_dir`. `start()` raises ApiServerStartError if either
-    process fails, with the tail of its log.
-    """
-
-    def __init__(
-        self,
-        binaries: KubeBinaries,
-        *,
-        name: str = "test",
-        base_dir: Path | None = None,
-        start_timeout: float = 60.0,
-    ) -> None:
-        self.binaries = binaries
-        self.name = name
-        self.url = ""
-        self.workdir: Path | None = None
-        self._base_dir = base_dir
-        self._start_timeout = start_timeout
-        self._processes: list[ManagedProcess] = []
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._clients: list[k8s.ApiClient] = []
-        self._pki: Pki | None = None
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def __enter__(self) -> ApiServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        if self.workdir is not None:
-            return
-        workdir = Path(tempfile.mkdtemp(prefix=f"netpol-kube-{self.name}-", dir=self._base_dir))
-        self.workdir = workdir
-        try:
-            self._pki = write_pki(workdir / "pki")
-            for attempt in range(1, _START_ATTEMPTS + 1):
-                try:
-                    self._start_processes(workdir / f"attempt-{attempt}")
-                    break
-                except ApiServerStartError as exc:
-                    self._stop_processes()
-                    if ADDRESS_IN_USE not in str(exc) or attempt == _START_ATTEMPTS:
-                        raise ApiServerStartError(
-                            f"{exc}\n(work dir {workdir} is removed on failure; "
-                            f"set {KEEP_DIR_ENV}=1 to keep it)"
-                        ) from exc
-            write_kubeconfig(
-                self.kubeconfig_path,
-                cluster=self.name,
-                server=self.url,
-                ca_path=self._pki.ca_cert,
-                user="admin",
-                credentials={
-                    "client-certificate": str(self._pki.admin_cert),
-                    "client-key": str(self._pki.admin_key),
-                },
-            )
-            self.ensure_service_account("default", "default")
-        except BaseException:
-            self.stop()
-            raise
 
     def stop(self) -> None:
-        """Close clients, terminate (then kill) the processes, remove the work dir."""
         for api in self._clients:
             close_client(api)
         self._clients.clear()
-        self._stop_processes()
-        if self.workdir is not None:
-            if os.environ.get(KEEP_DIR_ENV) == "1":
-                print(f"[harness] kept {self.workdir}", file=sys.stderr)
-            else:
-                shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-    # -- paths -------------------------------------------------------------
-
-    @property
-    def ca_path(self) -> Path:
-        return self._require_pki().ca_cert
-
-    @property
-    def kubeconfig_path(self) -> Path:
-        return self._require_workdir() / "admin.kubeconfig"
-
-    @property
-    def log_dir(self) -> Path:
-        return self._require_workdir() / "logs"
-
-    # -- clients and helpers -------------------------------------------------
+        super().stop()
 
     def api_client(self, kubeconfig: Path | None = None) -> k8s.ApiClient:
         """A new ApiClient for the admin (or the given kubeconfig); closed by `stop()`."""
@@ -212,165 +70,3 @@ class ApiServer:
         finally:
             self._clients.remove(api)
             close_client(api)
-
-    def create_namespace(self, name: str, labels: dict[str, str] | None = None) -> str:
-        """Create namespace `name` (or relabel it) and its `default` ServiceAccount."""
-        body = {"metadata": {"name": name, "labels": dict(labels or {})}}
-        with self.client() as api:
-            core = k8s.CoreV1Api(api)
-            try:
-                core.create_namespace(body)
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise
-                core.patch_namespace(name, body)
-        self.ensure_service_account(name, "default")
-        return name
-
-    def ensure_service_account(self, namespace: str, name: str) -> None:
-        """Create ServiceAccount `namespace/name` unless it exists."""
-        with self.client() as api:
-            create_or_ignore(
-                k8s.CoreV1Api(api).create_namespaced_service_account,
-                namespace,
-                {"metadata": {"name": name}},
-            )
-
-    def service_account_kubeconfig(
-        self,
-        namespace: str,
-        name: str,
-        rules: list[dict[str, Any]],
-        cluster_wide: bool = False,
-        *,
-        expiration_seconds: int = 6 * 3600,
-    ) -> Path:
-        """Kubeconfig for ServiceAccount `namespace/name`, allowed exactly `rules`.
-
-        `rules` are RBAC PolicyRules in API spelling, e.g.
-        `{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["list"]}`.
-        Creates the namespace and ServiceAccount if missing, a Role + RoleBinding
-        in `namespace` (or, with `cluster_wide`, a ClusterRole + ClusterRoleBinding
-        named `<namespace>:<name>`), mints a token with the TokenRequest API and
-        waits until the authorizer sees the binding. Returns the kubeconfig path.
-        """
-        self.create_namespace(namespace)
-        self.ensure_service_account(namespace, name)
-        role_name = f"{namespace}:{name}" if cluster_wide else name
-        role = {"metadata": {"name": role_name}, "rules": rules}
-        binding = {
-            "metadata": {"name": role_name},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole" if cluster_wide else "Role",
-                "name": role_name,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
-        }
-        token_request = {
-            "spec": {"audiences": [SERVICE_ACCOUNT_ISSUER], "expirationSeconds": expiration_seconds}
-        }
-        with self.client() as api:
-            rbac = k8s.RbacAuthorizationV1Api(api)
-            if cluster_wide:
-                create_or_replace(rbac.create_cluster_role, rbac.replace_cluster_role, role)
-                create_or_replace(
-                    rbac.create_cluster_role_binding, rbac.replace_cluster_role_binding, binding
-                )
-            else:
-                create_or_replace(
-                    rbac.create_namespaced_role, rbac.replace_namespaced_role, role, namespace
-                )
-                create_or_replace(
-                    rbac.create_namespaced_role_binding,
-                    rbac.replace_namespaced_role_binding,
-                    binding,
-                    namespace,
-                )
-            core = k8s.CoreV1Api(api)
-            token = core.create_namespaced_service_account_token(
-                name, namespace, token_request
-            ).status.token
-            user = f"system:serviceaccount:{namespace}:{name}"
-            wait_authorized(api, user, rules, None if cluster_wide else namespace)
-        return write_kubeconfig(
-            self._require_workdir() / "kubeconfigs" / f"{namespace}.{name}.kubeconfig",
-            cluster=self.name,
-            server=self.url,
-            ca_path=self.ca_path,
-            user=f"{namespace}-{name}",
-            credentials={"token": token},
-        )
-
-    # -- internals -----------------------------------------------------------
-
-    def _start_processes(self, run_dir: Path) -> None:
-        pki = self._require_pki()
-        deadline = time.monotonic() + self._start_timeout
-        client_port, peer_port, secure_port = free_ports(3)
-        etcd_url = f"http://127.0.0.1:{client_port}"
-        peer_url = f"http://127.0.0.1:{peer_port}"
-        etcd = self._spawn(
-            "etcd",
-            [
-                str(self.binaries.etcd),
-                "--name=default",
-                f"--data-dir={run_dir / 'etcd'}",
-                f"--listen-client-urls={etcd_url}",
-                f"--advertise-client-urls={etcd_url}",
-                f"--listen-peer-urls={peer_url}",
-                f"--initial-advertise-peer-urls={peer_url}",
-                f"--initial-cluster=default={peer_url}",
-                "--unsafe-no-fsync",  # throwaway data; fsync dominates startup and writes
-                "--log-level=warn",
-            ],
-        )
-        etcd.wait_ready(lambda: http_ok(f"{etcd_url}/health", None), deadline)
-
-        self.url = f"https://127.0.0.1:{secure_port}"
-        apiserver = self._spawn(
-            "kube-apiserver",
-            [
-                str(self.binaries.kube_apiserver),
-                f"--etcd-servers={etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={secure_port}",
-                f"--cert-dir={run_dir / 'apiserver-certs'}",
-                f"--tls-cert-file={pki.serving_cert}",
-                f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                "--authorization-mode=RBAC",
-                f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
-                f"--service-account-key-file={pki.service_account_pub}",
-                f"--service-account-signing-key-file={pki.service_account_key}",
-                f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
-                f"--disable-admission-plugins={','.join(DISABLED_ADMISSION_PLUGINS)}",
-                "--profiling=false",
-                "--v=1",
-            ],
-        )
-        context = ssl.create_default_context(cafile=str(pki.ca_cert))
-        context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
-        apiserver.wait_ready(lambda: http_ok(f"{self.url}/readyz", context), deadline)
-
-    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
-        process = ManagedProcess(name, argv, self.log_dir / f"{name}.log")
-        self._processes.append(process)
-        return process
-
-    def _stop_processes(self) -> None:
-        # apiserver first, then etcd, so the apiserver shuts down cleanly.
-        for process in reversed(self._processes):
-            process.stop()
-        self._processes.clear()
-
-    def _require_workdir(self) -> Path:
-        if self.workdir is None:
-            raise HarnessError(f"ApiServer {self.name!r} is not started")
-        return self.workdir
-
-    def _require_pki(self) -> Pki:
-        if self._pki is None or self.workdir is None:
-            raise HarnessError(f"ApiServer {self.name!r} is not started")
-        return self._pki

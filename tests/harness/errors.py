@@ -1,18 +1,10 @@
-"""Harness errors.
+"""Re-export: the errors moved to `rollout.devcluster.errors` (tree in its docstring)."""
 
-HarnessError
- +-- KubeBinariesMissing   the pinned binaries are not built (fixtures turn this into a skip)
- +-- ApiServerStartError   etcd or kube-apiserver did not come up; carries the log tail
-"""
+from rollout.devcluster.errors import (
+    ApiServerStartError,
+    DevApiError,
+    HarnessError,
+    KubeBinariesMissing,
+)
 
-
-class HarnessError(Exception):
-    """Root of the harness errors."""
-
-
-class KubeBinariesMissing(HarnessError):
-    """The pinned etcd/kube-apiserver/kubectl are not built yet."""
-
-
-class ApiServerStartError(HarnessError):
-    """etcd or kube-apiserver did not come up; the message carries the log tail."""
+__all__ = ["ApiServerStartError", "DevApiError", "HarnessError", "KubeBinariesMissing"]

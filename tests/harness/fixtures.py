@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from rollout.devcluster.errors import KubeBinariesMissing
 from tests.harness.apiserver import ApiServer, KubeBinaries
-from tests.harness.errors import KubeBinariesMissing
 
 
 @pytest.fixture(scope="session")

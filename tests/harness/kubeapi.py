@@ -1,37 +1,26 @@
-"""Small helpers over the kubernetes client used by the harness."""
+"""Small helpers over the kubernetes client for test code.
+
+`write_kubeconfig` lives in `rollout.devcluster.kubeapi` (re-exported here).
+"""
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from tests.harness.errors import HarnessError
+from rollout.devcluster.errors import HarnessError
+from rollout.devcluster.kubeapi import write_kubeconfig
 
-
-def write_kubeconfig(
-    path: Path, *, cluster: str, server: str, ca_path: Path, user: str, credentials: dict[str, str]
-) -> Path:
-    """Write a one-context kubeconfig (mode 0600) and return `path`."""
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {"name": cluster, "cluster": {"server": server, "certificate-authority": str(ca_path)}}
-        ],
-        "users": [{"name": user, "user": credentials}],
-        "contexts": [{"name": f"{user}@{cluster}", "context": {"cluster": cluster, "user": user}}],
-        "current-context": f"{user}@{cluster}",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    # JSON is valid YAML: kubectl and the Python client both read it.
-    path.write_text(json.dumps(config, indent=2) + "\n")
-    return path
+__all__ = [
+    "close_client",
+    "create_or_ignore",
+    "create_or_replace",
+    "wait_authorized",
+    "write_kubeconfig",
+]
 
 
 def close_client(api: k8s.ApiClient) -> None:

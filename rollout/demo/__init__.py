@@ -1,0 +1,1 @@
+"""`rollout demo`: the whole flow on an embedded example (see `runner`)."""
