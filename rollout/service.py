@@ -3,8 +3,9 @@
 Every replica serves HTTP (webhooks, Slack, the JSON API, probes, metrics).
 Exactly one replica leads: with `server.leader_election` it must hold the
 Lease (`rollout.kube.lease`); otherwise the single replica leads. The leader
-runs the scheduler, the git poller, the engine driver and the notification
-delivery worker; it stops them, at a step boundary, when it loses the lease.
+runs the scheduler, the git poller, the engine driver, the notification
+delivery worker and the review digest timer (`rollout.digest_job`, its own
+thread); it stops them, at a step boundary, when it loses the lease.
 
 The driver drives every active rollout when a commit is detected, an
 approval arrives, the scheduler wakes a rollout, and on a periodic tick.
@@ -32,6 +33,7 @@ from prometheus_client.registry import Collector
 from rollout.approvals_service import ApprovalsService
 from rollout.config.schema import ClusterRef, Settings
 from rollout.core.lifecycle import State
+from rollout.digest_job import DigestTimer, ReviewDigestJob
 from rollout.engine import Announcer, RolloutEngine
 from rollout.errors import RolloutError
 from rollout.gitpoll import GitPoller
@@ -191,10 +193,10 @@ class Service:
 
         self.store = open_state_store(settings, clock)
         self.metrics = Metrics(self.store)
-        self._announce: Announcer = announcer(settings, clock)
         self.approvals = ApprovalsService(
             settings, self.store, clock, notifications_for=self._approval_notifications
         )
+        self._announce: Announcer = announcer(settings, clock, self.approvals.status)
         self._git = git_for(settings.repository, base_dir=base_dir)
         self.ops = ClusterOps(settings, self._git, clock=clock)
         self.scheduler = _LeaderScheduler()
@@ -216,6 +218,12 @@ class Service:
             self.store,
             self._detected,
             on_error=lambda _msg: self.metrics.git_poll_errors.inc(),
+            fence=self.is_leader,
+        )
+        self.digest = DigestTimer(
+            ReviewDigestJob(settings, self.store, self._git, clock=clock),
+            settings.notifications.digest,
+            clock=clock,
             fence=self.is_leader,
         )
         self.worker: DeliveryWorker | None = None
@@ -298,6 +306,7 @@ class Service:
             self._driver = threading.Thread(target=self._drive_loop, name="driver", daemon=True)
             self._driver.start()
             self.poller.start()
+            self.digest.start()
 
     def stop_leading(self) -> None:
         with self._components_lock:
@@ -309,6 +318,7 @@ class Service:
             self._stop_driving.set()
             self._drive_wake.set()
             self.poller.stop()
+            self.digest.stop()
             if self._driver is not None:
                 self._driver.join(timeout=300)  # the current step finishes
                 self._driver = None

@@ -10,6 +10,7 @@ from rollout.cli import (
     approve_cmd,
     config_cmd,
     demo_cmd,
+    digest_cmd,
     gate_cmd,
     plan_cmd,
     policy_cmd,
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     windows_cmd,
     demo_cmd,
     policy_cmd,
+    digest_cmd,
 )
 
 
