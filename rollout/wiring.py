@@ -435,11 +435,12 @@ def _smoke_summary(smoke: Any, environment: str) -> SmokeSummary | None:
     report = entry.get("report") or {}
     counts = report.get("counts") or {}
     failures = tuple(
-        str(r.get("name")) for r in report.get("results", ()) if r.get("verdict") == "fail"
+        f"{r.get('name')}: {r.get('message')}"
+        for r in report.get("results", ())
+        if r.get("outcome") in ("failed", "error")
     )
-    passed = int(counts.get("pass", counts.get("passed", 0)))
-    failed = int(counts.get("fail", counts.get("failed", len(failures))))
-    return SmokeSummary(passed, failed, failures)
+    passed = int(counts.get("passed", 0))
+    return SmokeSummary(passed, len(failures), failures)
 
 
 def _window(at: str) -> EventWindow | None:
