@@ -53,6 +53,7 @@ TransitionHook = Callable[[RolloutRecord, RolloutRecord], None]
 
 SYSTEM = "netpol-rollout"
 BREAK_GLASS = "window.break_glass"
+ROLLBACK_SKIPPED = "rollback.skipped"
 MAX_LISTED = 10_000
 
 
@@ -242,14 +243,21 @@ class RolloutEngine:
                 env: {"ok": result.ok, "summary": result.summary, "report": dict(result.details)},
             }
             rollout = self._store.set_artifacts(rollout.id, {"smoke": smoke})
-        summary = {"summary": result.summary, "environment": env}
+        summary: dict[str, Any] = {"summary": result.summary, "environment": env}
         if result.ok:
             return self._move(rollout, passed, "smoke.passed", details=summary)
         staging = failed == State.STAGING_FAILED
         if staging:
             self._store.enqueue(self._announce(rollout, "smoke.failed", summary))
-        self._rollback(rollout, env)
-        event = "staging.rolled_back" if staging else "production.failed"
+        if self._settings.environment(env).smoke.rollback_on_failure:
+            self._rollback(rollout, env)
+            event = "staging.rolled_back" if staging else "production.failed"
+        else:
+            # The rollout still fails; the failing revision stays for inspection.
+            self._skip_rollback(rollout, env, result)
+            summary["rollback"] = "skipped"
+            # Staging: smoke.failed was the announcement; nothing was rolled back.
+            event = "" if staging else "production.failed"
         return self._move(rollout, failed, event, reason=result.summary, details=summary)
 
     def _request_approval(self, rollout: RolloutRecord) -> Progress:
@@ -401,6 +409,21 @@ class RolloutEngine:
             self._store.record_deployment(
                 environment, to_sha, _content_hash(result), rollout_id=rollout.id
             )
+
+    def _skip_rollback(self, rollout: RolloutRecord, environment: str, result: StageResult) -> None:
+        """Audit that `environment` keeps the failing revision, as configured."""
+        self._store.record_event(
+            ROLLBACK_SKIPPED,
+            actor=SYSTEM,
+            channel="system",
+            rollout_id=rollout.id,
+            environment=environment,
+            details={
+                "why": f"rollback skipped: {environment} has smoke.rollback_on_failure: false",
+                "kept": rollout.commit_sha,
+                "summary": result.summary,
+            },
+        )
 
     def _fail(
         self, rollout: RolloutRecord, state: State, event: str, result: StageResult

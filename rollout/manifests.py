@@ -1,34 +1,62 @@
-"""Load Kubernetes manifests (YAML or JSON) from files and folders.
+"""Load Kubernetes manifests (YAML or JSON) from files and folders: the one YAML reader.
 
-Returns `(object, source_file, line)` triples for the pure engine. Uses
-libyaml's C loader when PyYAML was built with it (about 6x faster on large
-manifests) and says so once on the warning callback when it was not.
+Every document becomes a `rollout.core.objects.Manifest(obj, source, line)`;
+a `kind: *List` document is flattened into its items (which keep its line).
+Both the policy commands and the renderer (`rollout.render`, for plain
+folders and kustomize's output) read manifests here. Uses libyaml's C loader
+when PyYAML was built with it (about 6x faster on large manifests) and says
+so on the warning callback when it was not.
+
+Errors name the file and line (also as the error's `file` and `line`). Their
+class is the caller's: PolicyError (exit 3) for the policy commands, the
+default; ValidationError (exit 3) when a revision is rendered. A missing path
+is an InputError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rollout.errors import InputError, PolicyError
+from rollout.core.objects import Manifest
+from rollout.errors import InputError, PolicyError, RolloutError
+
+__all__ = [
+    "C_LOADER",
+    "LOADER",
+    "SUFFIXES",
+    "YAML_SUFFIXES",
+    "Manifest",
+    "documents",
+    "load_manifests",
+    "load_text",
+    "manifest_files",
+    "relative_name",
+    "split_origins",
+]
 
 SUFFIXES = (".yaml", ".yml", ".json")
+YAML_SUFFIXES = (".yaml", ".yml")
+SLOW_LOADER = "PyYAML has no libyaml C loader here; parsing large manifests will be slow"
 
 try:
-    _Loader: Any = yaml.CSafeLoader
+    LOADER: Any = yaml.CSafeLoader
     C_LOADER = True
 except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    LOADER = yaml.SafeLoader
     C_LOADER = False
 
-Manifest = tuple[dict[str, Any], str, int]
+ErrorClass = type[RolloutError]
 
 
-def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every manifest file under `paths` (files as given, folders recursively, sorted)."""
+def manifest_files(
+    paths: Iterable[str | Path], *, suffixes: tuple[str, ...] = SUFFIXES
+) -> list[Path]:
+    """Every manifest file under `paths`: files as given, folders recursively
+    (sorted, hidden files and folders left out). Raises InputError for a missing path."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -38,7 +66,7 @@ def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
                     p
                     for p in path.rglob("*")
                     if p.is_file()
-                    and p.suffix in SUFFIXES
+                    and p.suffix in suffixes
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )
             )
@@ -50,25 +78,46 @@ def manifest_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_manifests(
-    paths: Iterable[str | Path], *, warn: Callable[[str], None] | None = None
+    paths: Iterable[str | Path],
+    *,
+    warn: Callable[[str], None] | None = None,
+    root: Path | None = None,
+    suffixes: tuple[str, ...] = SUFFIXES,
+    error: ErrorClass = PolicyError,
 ) -> list[Manifest]:
     """Parse every document of every manifest file under `paths`.
 
-    Raises InputError for a missing path and PolicyError (naming file and
-    line) for invalid YAML or a document that is not a mapping.
+    Sources are the paths as given, or relative to `root` when it is given.
+    Raises InputError for a missing path and `error` (naming file and line)
+    for an unreadable file, invalid YAML or a document that is not a mapping.
     """
     if not C_LOADER and warn is not None:
-        warn("PyYAML has no libyaml C loader here; parsing large manifests will be slow")
+        warn(SLOW_LOADER)
     out: list[Manifest] = []
-    for path in manifest_files(paths):
-        out.extend(load_text(path.read_text(encoding="utf-8"), str(path)))
+    for path in manifest_files(paths, suffixes=suffixes):
+        source = str(path) if root is None else relative_name(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error(f"{source}: cannot be read ({exc})", file=source) from exc
+        out.extend(load_text(text, source, error=error))
     return out
 
 
-def load_text(text: str, source: str) -> list[Manifest]:
+def load_text(text: str, source: str, *, error: ErrorClass = PolicyError) -> list[Manifest]:
     """Parse a multi-document YAML string; `source` names it in errors."""
-    out: list[Manifest] = []
-    loader = _Loader(text)
+    return [Manifest(obj, source, line) for obj, line in documents(text, source, error=error)]
+
+
+def documents(
+    text: str, source: str, *, error: ErrorClass = PolicyError
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """(object, line) for each non-empty document of `text`, Lists flattened.
+
+    Raises `error` naming `source` and the line for invalid YAML or a document
+    (or List item) that is not a mapping.
+    """
+    loader = LOADER(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -78,23 +127,45 @@ def load_text(text: str, source: str) -> list[Manifest]:
             doc = loader.construct_document(node)
             if doc is None:
                 continue
-            if not isinstance(doc, dict):
-                raise PolicyError(
-                    f"{source}:{line}: expected a Kubernetes object (a mapping), "
-                    f"got {type(doc).__name__}"
-                )
-            out.append((doc, source, line))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise PolicyError(f"{where}: invalid YAML: {exc.problem or exc}") from exc
+            for obj in _flattened(doc):
+                if not isinstance(obj, dict):
+                    raise error(
+                        f"{source}:{line}: expected a Kubernetes object (a mapping), "
+                        f"got {type(obj).__name__}",
+                        file=source,
+                        line=line,
+                    )
+                yield obj, line
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: invalid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        at_line = mark.line + 1 if mark is not None else None
+        where = f"{source}:{at_line}" if at_line is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise error(f"{where}: YAML does not parse: {problem}", file=source, line=at_line) from exc
     finally:
         loader.dispose()
-    return out
 
 
-def split_origins(manifests: list[Manifest]) -> tuple[list[dict[str, Any]], list[str]]:
+def _flattened(doc: Any) -> list[Any]:
+    """A `kind: *List` document's items, else the document itself."""
+    if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
+        return list(doc["items"] or [])
+    return [doc]
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """`path` relative to `root` in POSIX form ("." for root), else as given."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def split_origins(manifests: Iterable[Manifest]) -> tuple[list[dict[str, Any]], list[str]]:
     """(objects, `file:line` origins) as `rollout.policy.load_cluster` takes them."""
-    return [m[0] for m in manifests], [f"{m[1]}:{m[2]}" for m in manifests]
+    objects: list[dict[str, Any]] = []
+    origins: list[str] = []
+    for manifest in manifests:
+        objects.append(dict(manifest.obj))
+        origins.append(manifest.where() if manifest.source else "")
+    return objects, origins

@@ -10,8 +10,8 @@ to the overlay) is mapped back to a path relative to the repository root; the
 annotation is then removed. Objects without an origin (generated) have none.
 
 A folder without a kustomization is read as plain YAML (`*.yaml`, `*.yml`,
-recursively, in name order), with file and line for each document and for
-parse errors.
+recursively, in name order, hidden files left out), with file and line for
+each document and for parse errors. All YAML is parsed by `rollout.manifests`.
 
 Raises ValidationError (bad YAML, kustomize refusing the overlay) and
 ConfigError (no kustomize binary, overlay folder missing).
@@ -19,12 +19,13 @@ ConfigError (no kustomize binary, overlay folder missing).
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,14 @@ import yaml
 
 from rollout.core.objects import Manifest
 from rollout.errors import ConfigError, ValidationError
+from rollout.manifests import LOADER, YAML_SUFFIXES, documents, load_manifests, load_text
+from rollout.manifests import relative_name as _rel
+
+log = logging.getLogger(__name__)
 
 KUSTOMIZE_ENV = "ROLLOUT_KUSTOMIZE"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
-
-try:  # the C loader is ~10x faster on large policy sets
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
 
 
 def kustomize_command(explicit: str | None = None) -> list[str]:
@@ -61,6 +61,11 @@ def kustomize_command(explicit: str | None = None) -> list[str]:
     )
 
 
+def is_kustomization(directory: Path) -> bool:
+    """Whether `directory` is built with kustomize (it holds a kustomization file)."""
+    return directory.is_dir() and any((directory / n).is_file() for n in KUSTOMIZATION_FILES)
+
+
 class Renderer:
     """Turns an overlay folder into manifests. `kustomize`: command line override."""
 
@@ -73,7 +78,7 @@ class Renderer:
         root = root or directory
         if not directory.is_dir():
             raise ConfigError(f"overlay folder {_rel(directory, root)} does not exist")
-        if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
+        if is_kustomization(directory):
             return self._build(directory, root)
         return read_yaml_tree(directory, root=root)
 
@@ -106,55 +111,23 @@ class Renderer:
                 )
             where = f"kustomize build of {_rel(directory, root)}"
             manifests = []
-            for obj, _line in _documents(done.stdout, where):
+            for obj, _line in documents(done.stdout, where, error=ValidationError):
                 source = _pop_origin(obj, overlay, copy_root)
                 manifests.append(Manifest(obj, source, None))
             return manifests
 
 
 def read_yaml_tree(directory: Path, *, root: Path) -> list[Manifest]:
-    """Every document of every YAML file under `directory`, with file and line."""
-    files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    manifests = []
-    for path in files:
-        rel = _rel(path, root)
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{rel}: cannot be read ({exc})") from exc
-        for obj, line in _documents(text, rel):
-            manifests.append(Manifest(obj, rel, line))
-    return manifests
+    """Every document of every YAML file under `directory`, with file (relative
+    to `root`) and line. Raises ValidationError naming file and line."""
+    return load_manifests(
+        [directory], root=root, suffixes=YAML_SUFFIXES, error=ValidationError, warn=log.warning
+    )
 
 
 def parse_documents(text: str, source: str) -> list[Manifest]:
     """The non-empty documents of one YAML text (for tests and the CLI)."""
-    return [Manifest(obj, source, line) for obj, line in _documents(text, source)]
-
-
-def _documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
-    loader = _Loader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            obj = loader.construct_document(node)
-            if obj is None:
-                continue
-            line = node.start_mark.line + 1
-            if isinstance(obj, dict) and obj.get("kind", "").endswith("List") and "items" in obj:
-                for item in obj["items"] or []:
-                    yield item, line
-                continue
-            yield obj, line
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        at = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationError(f"{at}: YAML does not parse: {problem}") from exc
-    finally:
-        loader.dispose()
+    return load_text(text, source, error=ValidationError)
 
 
 def _add_origin_annotations(overlay: Path) -> None:
@@ -162,7 +135,7 @@ def _add_origin_annotations(overlay: Path) -> None:
         path = overlay / name
         if path.is_file():
             break
-    data = yaml.load(path.read_text(), Loader=_Loader) or {}
+    data = yaml.load(path.read_text(), Loader=LOADER) or {}
     if not isinstance(data, dict):
         return  # kustomize will report it
     metadata: list[str] = list(data.get("buildMetadata") or [])
@@ -185,7 +158,7 @@ def _pop_origin(obj: Any, overlay: Path, copy_root: Path) -> str | None:
     if not annotations:
         del meta["annotations"]
     try:
-        origin = yaml.load(raw, Loader=_Loader)
+        origin = yaml.load(raw, Loader=LOADER)
     except yaml.YAMLError:
         return None
     path = origin.get("path") if isinstance(origin, dict) else None
@@ -194,13 +167,6 @@ def _pop_origin(obj: Any, overlay: Path, copy_root: Path) -> str | None:
     resolved = Path(os.path.normpath(overlay / str(path)))
     try:
         return resolved.relative_to(copy_root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix() or "."
     except ValueError:
         return str(path)
 

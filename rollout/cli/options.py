@@ -32,6 +32,11 @@ def config_option(function: F) -> F:
     )(function)
 
 
+def env_option(function: F) -> F:
+    """`--env NAME` (required), passed as `env_name`."""
+    return click.option("--env", "env_name", required=True, help="Environment name.")(function)
+
+
 def load_settings(path: str | Path) -> Settings:
     """Load and validate the configuration; ConfigError (exit 2) names every problem."""
     return load_config(path)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,8 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from rollout.cli.exits import RolloutGroup
-from rollout.errors import InputError, NotBuiltError
-from rollout.manifests import load_manifests, split_origins
+from rollout.cli.options import DEFAULT_CONFIG, config_option, load_settings
+from rollout.core.objects import Manifest
+from rollout.errors import InputError
+from rollout.manifests import C_LOADER, SLOW_LOADER, load_manifests, split_origins
 from rollout.policy import (
     Analysis,
     ClusterModel,
@@ -29,6 +34,7 @@ from rollout.policy import (
     report,
 )
 from rollout.policy.portset import parse_port_arg
+from rollout.render import is_kustomization
 
 GRID_LIMIT = 30  # endpoints beyond which the table shows a per-source summary
 
@@ -42,40 +48,88 @@ def _warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def _live_objects(env_name: str, config_path: str) -> list[dict[str, Any]]:
-    try:
-        from rollout.config import load_config
-        from rollout.kube.snapshot import api_client_for, read_snapshot
-    except ImportError as exc:  # pragma: no cover - depends on other modules landing
-        raise NotBuiltError(f"--live needs the config loader and kube adapter: {exc}") from exc
-    settings = load_config(config_path)
+def _live_objects(env_name: str, config_path: Path) -> list[dict[str, Any]]:
+    # The kubernetes client is imported only when --live asks for a cluster.
+    from rollout.kube.client import api_client_for
+    from rollout.kube.snapshot import read_snapshot
+
+    settings = load_settings(config_path)
     envs = {e.name: e for e in settings.environments}
     if env_name not in envs:
         raise InputError(
             f"--live {env_name}: no such environment in {config_path} "
             f"(known: {', '.join(sorted(envs)) or 'none'})"
         )
-    cluster = envs[env_name].cluster
-    api = api_client_for(
-        str(cluster.kubeconfig) if cluster.kubeconfig else None,
-        cluster.context,
-        in_cluster=bool(getattr(cluster, "in_cluster", False)),
-    )
+    api = api_client_for(envs[env_name].cluster, pool_size=4)
     try:
         return read_snapshot(api)
     finally:
         api.close()
 
 
+def load_paths(paths: Sequence[str], *, root: Path | None = None) -> list[Manifest]:
+    """The manifests under `paths`, each as `rollout validate` would see it.
+
+    A folder holding a kustomization is rendered with kustomize (its bases
+    found from `root`: by default the nearest folder above it holding
+    `rollout.yaml` or `.git`); anything else is read as plain YAML/JSON.
+    Sources are relative to `root` when it is given. An object that two
+    paths both yield (a base given beside its overlay) is kept once.
+    """
+    if not C_LOADER:
+        _warn(SLOW_LOADER)
+    found: list[Manifest] = []
+    for raw in paths:
+        path = Path(raw)
+        if is_kustomization(path):
+            from rollout.wiring import renderer  # the adapters, only when needed
+
+            base = root or _repository_root(path)
+            rendered = renderer().render(path.resolve(), root=base.resolve())
+            shown = Path(os.path.relpath(base)) if root is None else None
+            found += [_shown_from(m, shown) for m in rendered]
+        else:
+            found += load_manifests([path], root=root)
+    return _without_repeats(found)
+
+
+def _repository_root(path: Path) -> Path:
+    for folder in path.resolve().parents:
+        if (folder / "rollout.yaml").is_file() or (folder / ".git").exists():
+            return folder
+    return path.resolve().parent
+
+
+def _shown_from(manifest: Manifest, folder: Path | None) -> Manifest:
+    if folder is None or manifest.source is None:
+        return manifest
+    return replace(manifest, source=(folder / manifest.source).as_posix())
+
+
+def _without_repeats(manifests: list[Manifest]) -> list[Manifest]:
+    kept: list[Manifest] = []
+    seen: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    for manifest in manifests:
+        obj = manifest.obj
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        key = (str(obj.get("kind")), str(meta.get("namespace", "")), str(meta.get("name")))
+        if seen.get(key) == obj:
+            continue
+        seen.setdefault(key, obj)
+        kept.append(manifest)
+    return kept
+
+
 def build_model(
     paths: Sequence[str],
     *,
     live: str | None = None,
-    config_path: str = "rollout.yaml",
+    config_path: Path = Path(DEFAULT_CONFIG),
     externals: Sequence[str] = (),
 ) -> ClusterModel:
     """Manifests under `paths` (+ a live snapshot of namespaces, pods, services)."""
-    objects, origins = split_origins(load_manifests(paths, warn=_warn))
+    objects, origins = split_origins(load_paths(paths))
     if live:
         snapshot = _live_objects(live, config_path)
         objects += snapshot
@@ -89,13 +143,6 @@ def _ports(analysis: Analysis, given: Sequence[str]) -> list[tuple[int, str]]:
 
 _live_option = click.option(
     "--live", metavar="ENV", help="Add namespaces, pods and services read from ENV's cluster."
-)
-_config_option = click.option(
-    "--config",
-    "config_path",
-    default=lambda: os.environ.get("ROLLOUT_CONFIG", "rollout.yaml"),
-    show_default="rollout.yaml or $ROLLOUT_CONFIG",
-    help="Settings file (for --live).",
 )
 _external_option = click.option(
     "--external", multiple=True, metavar="CIDR", help="An external address to include."
@@ -116,7 +163,7 @@ def command() -> None:
 @command.command()
 @click.argument("paths", nargs=-1, required=True)
 @_live_option
-@_config_option
+@config_option
 @click.option(
     "--port",
     "ports",
@@ -136,7 +183,7 @@ def command() -> None:
 def matrix(
     paths: tuple[str, ...],
     live: str | None,
-    config_path: str,
+    config_path: Path,
     ports: tuple[str, ...],
     external: tuple[str, ...],
     pod_ip_in_ipblock: bool,
@@ -197,7 +244,7 @@ def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
 )
 @click.option("--port", required=True, metavar="PORT/PROTO", help="e.g. 5432/TCP")
 @_live_option
-@_config_option
+@config_option
 @_external_option
 @_pod_ip_option
 @click.option(
@@ -209,7 +256,7 @@ def explain_cmd(
     destination: str,
     port: str,
     live: str | None,
-    config_path: str,
+    config_path: Path,
     external: tuple[str, ...],
     pod_ip_in_ipblock: bool,
     output: str,
@@ -235,22 +282,18 @@ def explain_cmd(
 
 
 def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
-    """The manifests under `paths` (plain YAML, not kustomize-rendered) at revision `rev`."""
-    import tempfile
-    from pathlib import Path
-
+    """The manifests under `paths` at revision `rev` (kustomizations rendered)."""
     from rollout.gitwatch import GitRepository
 
     git_repo = GitRepository(path=Path(repo))
     sha = git_repo.resolve(rev)
     with tempfile.TemporaryDirectory(prefix="netpol-rev-") as tmp:
-        for sub in paths or [""]:
-            git_repo.export_tree(sha, Path(tmp), subdirectory=sub or None)
-        roots = [str(Path(tmp) / sub) for sub in paths] or [tmp]
-        manifests = load_manifests(roots, warn=_warn)
+        tree = Path(tmp)
+        # The whole tree: an overlay's bases live beside it (../base).
+        git_repo.export_tree(sha, tree)
+        manifests = load_paths([str(tree / sub) for sub in paths] or [tmp], root=tree)
         objects, origins = split_origins(manifests)
-        origins = [o.replace(tmp, f"{rev}:", 1).replace(":/", ":", 1) for o in origins]
-        return load_cluster(objects, origins=origins)
+        return load_cluster(objects, origins=[f"{rev}:{o}" if o else o for o in origins])
 
 
 @command.command(name="diff")

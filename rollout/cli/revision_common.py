@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from rollout.config import load_config
+from rollout.cli.options import config_option, env_option, load_settings
 from rollout.config.schema import Environment, Settings
 from rollout.core.plan import Action, Change, Plan
 from rollout.gitwatch import GitRepository
@@ -32,18 +32,7 @@ def revision_options(func: F) -> F:
     func = click.option(
         "--rev", default=None, help="Commit, tag or branch (default: branch head)."
     )(func)
-    func = click.option("--env", "env_name", required=True, help="Environment name.")(func)
-    func = click.option(
-        "-c",
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default="rollout.yaml",
-        envvar="ROLLOUT_CONFIG",
-        show_default=True,
-        help="Configuration file.",
-    )(func)
-    return func
+    return config_option(env_option(func))
 
 
 @dataclass
@@ -56,7 +45,7 @@ class Target:
 
 def load_target(config_path: Path, env_name: str, rev: str | None) -> Target:
     """Load the configuration, resolve and render the revision (static checks included)."""
-    settings = load_config(config_path)
+    settings = load_settings(config_path)
     env = settings.environment(env_name)
     git = git_for(settings.repository, base_dir=config_path.resolve().parent)
     git.fetch()

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from rollout.cli.options import config_option
-from rollout.config import load_config
+from rollout.cli.options import config_option, load_settings
 
 
 @click.command(name="serve")
@@ -32,5 +31,5 @@ def command(config_path: Path, listen: str | None, log_level: str) -> None:
     from rollout.service import Service
 
     configure_logging(log_level)
-    settings = load_config(config_path)
+    settings = load_settings(config_path)
     Service(settings, base_dir=config_path.resolve().parent).run(listen)

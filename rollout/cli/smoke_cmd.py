@@ -18,7 +18,7 @@ import click
 from rich.console import Console
 
 from rollout.cli.actions import report_to_actions
-from rollout.cli.options import config_option, load_settings
+from rollout.cli.options import config_option, env_option, load_settings
 from rollout.errors import SmokeTestError
 from rollout.kube.client import api_client_for
 from rollout.kube.probes import ProbePods
@@ -67,7 +67,7 @@ def _namespaces_of(plan: SmokePlan) -> set[str]:
 
 @click.command(name="smoke")
 @config_option
-@click.option("--env", "env_name", required=True, help="Environment name.")
+@env_option
 @click.option("--rev", default=None, help="Revision whose smoke-tests.yaml to use (default: head).")
 @click.option("-o", "--output", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(

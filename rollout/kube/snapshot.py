@@ -70,23 +70,3 @@ def _as_dict(api_client: Any, kind: str, obj: Any) -> dict[str, Any]:
     data: dict[str, Any] = api_client.sanitize_for_serialization(obj)
     data["kind"] = kind
     return data
-
-
-def api_client_for(
-    kubeconfig: str | None, context: str | None = None, *, in_cluster: bool = False
-) -> Any:
-    """A kubernetes ApiClient for a kubeconfig (+context) or the in-cluster account."""
-    from kubernetes import config as kube_config
-    from kubernetes.config.config_exception import ConfigException
-
-    try:
-        if in_cluster:
-            kube_config.load_incluster_config()
-            return k8s.ApiClient()
-        return kube_config.new_client_from_config(
-            config_file=kubeconfig, context=context, persist_config=False
-        )
-    except (ConfigException, OSError) as exc:
-        raise ClusterError(
-            f"cannot build a cluster client from {kubeconfig or 'in-cluster'}: {exc}"
-        ) from exc

@@ -66,8 +66,17 @@ def channels_for(
 
 
 def idempotency_key(event: RolloutEvent, channel: str) -> str:
-    """`{rollout_id}:{event}:{channel}[:{sequence}]`, unique per delivery."""
-    key = f"{event.subject}:{event.type}:{channel}"
+    """`{rollout_id}:{environment}:{event}:{channel}[:{sequence}]`, unique per delivery.
+
+    The environment is part of it because one rollout announces the same event
+    (`approval.granted`, `production.applied`, ...) once per gated environment.
+    An event without a rollout is keyed by its subject (the environment, or
+    `global`): `{subject}:{event}:{channel}[:{sequence}]`.
+    """
+    if event.rollout_id is not None:
+        key = f"{event.rollout_id}:{event.environment or '-'}:{event.type}:{channel}"
+    else:
+        key = f"{event.subject}:{event.type}:{channel}"
     return f"{key}:{event.sequence}" if event.sequence else key
 
 

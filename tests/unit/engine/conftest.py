@@ -110,7 +110,7 @@ def announce(rollout: RolloutRecord, event: str, details: Mapping[str, Any]) -> 
         OutboxItem(
             channel="slack",
             event=event,
-            idempotency_key=f"{rollout.id}:{event}:slack",
+            idempotency_key=f"{rollout.id}:{rollout.environment}:{event}:slack",
             payload={"state": rollout.state, "environment": rollout.environment},
             rollout_id=rollout.id,
         )

@@ -27,6 +27,7 @@ def test_commit_reaches_production_after_approval(world: World) -> None:
         "approval.requested",
         "approval.granted",
         "production.applied",
+        "smoke.passed",  # production's own: keys name the environment
     ]
     deployed = world.store.last_deployment("production")
     assert deployed is not None and deployed.commit_sha == "a" * 40

@@ -76,10 +76,30 @@ def test_items_per_channel_with_idempotency_keys(monkeypatch: pytest.MonkeyPatch
     assert channels_for(EVENT.type, settings, notify=["all"]) == ["webhook:all"]
     keys = [i.idempotency_key for i in build_outbox_items(EVENT, channels)]
     assert keys == [
-        "r-0123456789:approval.granted:slack:bob",
-        "r-0123456789:approval.granted:webhook:all:bob",
+        "r-0123456789:production:approval.granted:slack:bob",
+        "r-0123456789:production:approval.granted:webhook:all:bob",
     ]
     plain = replace(EVENT, sequence=None)
     assert build_outbox_items(plain, ["slack"])[0].idempotency_key == (
-        "r-0123456789:approval.granted:slack"
+        "r-0123456789:production:approval.granted:slack"
+    )
+
+
+def test_each_gated_environment_gets_its_own_delivery() -> None:
+    """A second gated environment's `approval.granted` is not taken for a repeat."""
+    second = replace(EVENT, environment="production-eu", sequence=None)
+    first = replace(EVENT, sequence=None)
+    keys = {build_outbox_items(e, ["slack"])[0].idempotency_key for e in (first, second)}
+    assert keys == {
+        "r-0123456789:production:approval.granted:slack",
+        "r-0123456789:production-eu:approval.granted:slack",
+    }
+
+
+def test_event_without_rollout_is_keyed_by_its_subject() -> None:
+    drift = RolloutEvent(
+        type=EventType.DRIFT_DETECTED, occurred_at=AT, environment="production", sequence="s1"
+    )
+    assert build_outbox_items(drift, ["slack"])[0].idempotency_key == (
+        "production:drift.detected:slack:s1"
     )

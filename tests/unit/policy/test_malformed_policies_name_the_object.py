@@ -97,4 +97,4 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("kind: Namespace\n---\nkind: [unclosed\n")
     result = CliRunner().invoke(cli, ["policy", "matrix", str(tmp_path)])
     assert result.exit_code == 3
-    assert "bad.yaml:" in result.output and "invalid YAML" in result.output
+    assert "bad.yaml:" in result.output and "YAML does not parse" in result.output

@@ -16,7 +16,7 @@ def test_documents_keep_file_and_line(tmp_path: Path) -> None:
     )
     (tmp_path / "notes.txt").write_text("ignored")
     docs = load_manifests([tmp_path])
-    assert [(d["metadata"]["name"], line) for d, _, line in docs] == [("a", 1), ("b", 5)]
+    assert [(d.obj["metadata"]["name"], d.line) for d in docs] == [("a", 1), ("b", 5)]
 
 
 def test_non_mapping_document_names_the_line() -> None:
