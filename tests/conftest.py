@@ -7,9 +7,23 @@ into failures (.ci/run).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs the same examples every time (a red CI must be reproducible) and
+# never times an example out on a loaded machine; locally hypothesis explores.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 _HARNESS = Path(__file__).with_name("harness")
 
