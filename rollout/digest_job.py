@@ -19,31 +19,42 @@ digest's end, and a period whose end an earlier digest already reached is
 not gathered again. The timer only wakes a
 leader; a scheduled time missed while no leader ran is caught up for a day
 (once a first digest was sent).
+
+What is decided without I/O (when a digest is due, its period, its content
+from the gathered reviews and history) lives in `rollout.core.digest`; this
+module gathers, sends and schedules.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from rollout.config.schema import DigestSettings, Environment, Settings
-from rollout.core.changes import Action, Plan
-from rollout.core.cron import CronSchedule, parse_cron
-from rollout.core.events import DriftItem, EventType, LintFinding, ReviewDigest
+from rollout.core.digest import (
+    DEFAULT_PERIOD,
+    MISSED_GRACE,
+    EnvironmentReview,
+    assemble_digest,
+    digest_period,
+    digest_schedule,
+    drift_items,
+    latest_digest_at,
+    net_connectivity,
+    next_digest_at,
+)
+from rollout.core.events import DriftItem, EventType, ReviewDigest
 from rollout.core.lifecycle import State
-from rollout.core.objects import NAMESPACE, ObjectKey
 from rollout.errors import ClusterError, RolloutError
 from rollout.gitwatch import GitRepository
 from rollout.kube.client import api_client_for
 from rollout.kube.snapshot import read_snapshot
 from rollout.notify.digest import digest_event
 from rollout.notify.outbox import build_outbox_items, channels_for
-from rollout.policy import Finding, lint, load_cluster
+from rollout.policy import lint, load_cluster
 from rollout.revision import plan_revision, render_revision
 from rollout.store import OutboxItem, Store
 from rollout.wiring import cluster_for, renderer, state_for
@@ -53,176 +64,26 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 DIGEST_SENT = "digest.sent"
-DEFAULT_PERIOD = timedelta(days=31)
-MISSED_GRACE = timedelta(days=1)
 RETRY_DELAY = timedelta(minutes=5)
-NO_BASELINE = frozenset({"NP001", "NP002"})  # no ingress / egress default-deny
-SELECTS_NOTHING = "NP005"
 FAILED_STATES = frozenset({State.STAGING_FAILED.value, State.PRODUCTION_FAILED.value})
 _HISTORY = 100_000  # audit events / rollouts read back; far above a month's worth
-_SEARCH_YEARS = 9  # "0 9 29 2 *" fires once in 4 (at worst 8) years
 
-
-# --- when (pure) ----------------------------------------------------------------------
-
-
-def _schedule(settings: DigestSettings) -> tuple[CronSchedule, ZoneInfo]:
-    return parse_cron(settings.schedule), ZoneInfo(settings.timezone)
-
-
-def next_digest_at(settings: DigestSettings, after: datetime) -> datetime | None:
-    """The first scheduled instant strictly after `after` (aware UTC), None if never.
-
-    Cron fields are wall-clock times in `settings.timezone` (DST as in
-    `rollout.core.cron`). ConfigError for an invalid `schedule`.
-    """
-    schedule, tz = _schedule(settings)
-    start = after + timedelta(microseconds=1)
-    for year in range(_SEARCH_YEARS):
-        low = start + timedelta(days=366 * year)
-        for instant in schedule.instants(tz, low, low + timedelta(days=366)):
-            return instant
-    return None
-
-
-def latest_digest_at(
-    settings: DigestSettings, now: datetime, within: timedelta = MISSED_GRACE
-) -> datetime | None:
-    """The last scheduled instant in `(now - within, now]`, None if there is none."""
-    schedule, tz = _schedule(settings)
-    tick = timedelta(microseconds=1)
-    found = list(schedule.instants(tz, now - within + tick, now + tick))
-    return found[-1] if found else None
-
-
-# --- what (pure) -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnvironmentReview:
-    """What one environment's cluster shows: its lint findings and its drift."""
-
-    environment: str
-    findings: tuple[Finding, ...]
-    drift: tuple[DriftItem, ...] = ()
-
-
-def _qualified(where: dict[str, list[str]], everywhere: int) -> tuple[str, ...]:
-    """`item` if it holds in every environment reviewed, else `item (env, env)`."""
-    return tuple(
-        item if len(envs) == everywhere else f"{item} ({', '.join(envs)})"
-        for item, envs in sorted(where.items())
-    )
-
-
-def assemble_digest(
-    start: datetime,
-    end: datetime,
-    reviews: Sequence[EnvironmentReview],
-    *,
-    opened: Sequence[str] = (),
-    closed: Sequence[str] = (),
-    rollouts: int = 0,
-    rollbacks: int = 0,
-) -> ReviewDigest:
-    """The digest from per-environment reviews and the period's history.
-
-    Namespaces without a baseline (NP001/NP002), policies selecting nothing
-    (NP005) and findings that hold in only some environments name them.
-    """
-    baseline: dict[str, list[str]] = {}
-    nothing: dict[str, list[str]] = {}
-    findings: dict[tuple[str, str, str, str], list[str]] = {}
-    for review in reviews:
-        env = review.environment
-        for f in review.findings:
-            if f.id in NO_BASELINE:
-                namespace = f.object.partition("/")[2]
-                if env not in baseline.setdefault(namespace, []):
-                    baseline[namespace].append(env)
-            if f.id == SELECTS_NOTHING:
-                nothing.setdefault(_policy_name(f.object), []).append(env)
-            where = findings.setdefault((f.severity, f.id, f.message, f.object), [])
-            if env not in where:
-                where.append(env)
-    count = len(reviews)
-    lint_findings = tuple(
-        LintFinding(
-            severity,
-            code,
-            message,
-            location if len(envs) == count else f"{location} ({', '.join(envs)})",
-        )
-        for (severity, code, message, location), envs in findings.items()
-    )
-    return ReviewDigest(
-        period_start=start,
-        period_end=end,
-        namespaces_without_baseline=_qualified(baseline, count),
-        lint_findings=lint_findings,
-        policies_selecting_nothing=_qualified(nothing, count),
-        connectivity_opened=tuple(opened),
-        connectivity_closed=tuple(closed),
-        rollouts=rollouts,
-        rollbacks=rollbacks,
-        drift=tuple(d for review in reviews for d in review.drift),
-    )
-
-
-def _policy_name(ref: str) -> str:
-    kind, _, rest = ref.partition("/")
-    return rest if kind == "NetworkPolicy" else ref
-
-
-def connection_line(connection: Mapping[str, Any]) -> str:
-    """`payments/api -> ledger/db TCP 5432` from a stored diff's connection."""
-    return (
-        f"{connection.get('from', '?')} -> {connection.get('to', '?')} "
-        f"{connection.get('protocol', 'TCP')} {connection.get('port', '?')}"
-    )
-
-
-def net_connectivity(diffs: Iterable[Any]) -> tuple[list[str], list[str]]:
-    """(opened, closed) over stored diffs in the order they reached production.
-
-    A flow opened and closed again within the period (or the reverse) cancels out.
-    """
-    opened: dict[str, None] = {}
-    closed: dict[str, None] = {}
-    for diff in diffs:
-        if not isinstance(diff, Mapping):
-            continue
-        for which, other in ((opened, closed), (closed, opened)):
-            key = "opened" if which is opened else "closed"
-            for connection in diff.get(key) or ():
-                if not isinstance(connection, Mapping):
-                    continue
-                line = connection_line(connection)
-                if line in other:
-                    del other[line]
-                else:
-                    which[line] = None
-    return list(opened), list(closed)
-
-
-def drift_items(plan: Plan, environment: str, detected_at: datetime) -> list[DriftItem]:
-    """Objects of the deployed revision edited or deleted in the cluster, and strays."""
-    items = []
-    for change in plan.changes:
-        if change.drift:
-            what = "edited in cluster"
-        elif change.action is Action.CREATE and (change.key.group, change.key.kind) != NAMESPACE:
-            what = "deleted in cluster"
-        elif change.action is Action.DELETE:
-            what = "not in the deployed revision"
-        else:
-            continue
-        items.append(DriftItem(environment, _object_name(change.key), what, detected_at))
-    return items
-
-
-def _object_name(key: ObjectKey) -> str:
-    return f"{key.namespace}/{key.name}" if key.kind == "NetworkPolicy" else str(key)
+# Re-exported: the pure parts live in rollout.core.digest.
+__all__ = [
+    "DEFAULT_PERIOD",
+    "DIGEST_SENT",
+    "MISSED_GRACE",
+    "RETRY_DELAY",
+    "DigestRun",
+    "DigestTimer",
+    "EnvironmentReview",
+    "ReviewDigestJob",
+    "assemble_digest",
+    "drift_items",
+    "latest_digest_at",
+    "net_connectivity",
+    "next_digest_at",
+]
 
 
 # --- gathering and sending ---------------------------------------------------------
@@ -272,10 +133,7 @@ class ReviewDigestJob:
 
     def period_ending(self, end: datetime) -> tuple[datetime, datetime] | None:
         """(start, end) of the digest ending at `end`; None if a digest already reached it."""
-        ends = [e for _, e in self._sent_periods()]
-        if any(e >= end for e in ends):
-            return None
-        return (max(ends) if ends else end - DEFAULT_PERIOD), end
+        return digest_period((e for _, e in self._sent_periods()), end)
 
     # -- content --
 
@@ -429,7 +287,7 @@ class DigestTimer:
         max_sleep: timedelta = timedelta(minutes=5),
     ) -> None:
         if settings.enabled:
-            _schedule(settings)  # fail at startup, not on the 1st of next month
+            digest_schedule(settings)  # fail at startup, not on the 1st of next month
         self._job = job
         self._settings = settings
         self._clock = clock

@@ -17,8 +17,8 @@ cluster. The default connectivity is `policy_connectivity`: the verdict of
 the policy engine (`rollout.policy`) on the NetworkPolicies, Namespaces and
 Pods the apiserver holds at that moment, i.e. what a NetworkPolicy-enforcing
 network plugin would do. Results obtained this way are simulated and must be
-labelled so. (Same logic as the test suite's `tests/harness/fake_node.py`,
-over plain HTTP instead of the kubernetes client.)
+labelled so. The test suite's fake node (`tests/harness/fake_node.py`) is
+this node with a fixed connectivity table instead.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from rollout.devcluster.errors import DevApiError
 from rollout.devcluster.kubeapi import RestClient
@@ -156,6 +156,7 @@ class SimulatedNode:
         connectivity: ConnectivityFactory = policy_connectivity,
         work_dir: Path | None = None,
         poll_interval: float = 0.2,
+        workers: int = 8,
         fail_images: Iterable[str] = (),
         broken_tools: bool = False,
         start_delay: float = 0.0,
@@ -164,7 +165,7 @@ class SimulatedNode:
         """`fail_images`: pods with these images get ErrImagePull/ImagePullBackOff and
         never start; `broken_tools`: the probe's `nc` fails even its self-test;
         `start_delay`: seconds before a pod starts; `ignore_roles`: pods of these
-        smoke roles stay Pending."""
+        smoke roles stay Pending; `workers`: pods started (and probes run) at once."""
         self._rest = rest
         self._namespaces = set(namespaces)
         self.fail_images = frozenset(fail_images)
@@ -178,7 +179,7 @@ class SimulatedNode:
         self._handled: set[str] = set()  # pod uids
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(8, thread_name_prefix="simulated-kubelet")
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="simulated-kubelet")
         self._thread = threading.Thread(target=self._loop, name="simulated-node", daemon=True)
         self._tools = Path(tempfile.mkdtemp(prefix="simulated-node-", dir=work_dir))
         for name, text in (("nc", _NC), ("wget", _WGET), ("nslookup", _NSLOOKUP)):
@@ -194,7 +195,7 @@ class SimulatedNode:
         with self._lock:
             self._namespaces.add(namespace)
 
-    def __enter__(self) -> SimulatedNode:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -122,7 +122,9 @@ def test_the_leader_fence_holds_it_back() -> None:
 def test_an_invalid_schedule_fails_at_startup() -> None:
     with pytest.raises(ConfigError, match="invalid cron expression"):
         DigestTimer(
-            StubJob(None), DigestSettings(schedule="61 * * * *"), clock=lambda: utc(2026, 1, 1)
+            StubJob(None),
+            DigestSettings.model_construct(schedule="61 * * * *", timezone="UTC", enabled=True),
+            clock=lambda: utc(2026, 1, 1),
         )  # type: ignore[arg-type]
 
 

@@ -1,0 +1,96 @@
+"""The schema of `rollout.yaml`. Unknown keys are errors: typos must not pass.
+
+Field docs here are the configuration reference (docs/configuration.md is
+generated from these modules, and a test keeps the two in sync).
+
+One module per part of the file, each importing only the ones below it:
+
+    settings        Settings: the whole file, and its cross-reference checks
+    service         store, server
+    notifications   notifications (slack, webhooks, github, delivery, digest)
+    environments    environments[] and their cluster
+    smoke, approvals, windows    environments[].smoke / .approvals / .windows
+    team            team.members
+    repository      repository
+    types           value types (duration, timezone, ...), hours, secret references
+"""
+
+from rollout.config.schema.approvals import ApprovalRules, RiskRule
+from rollout.config.schema.environments import ClusterRef, Environment
+from rollout.config.schema.notifications import (
+    DeliverySettings,
+    DigestSettings,
+    GitHubSettings,
+    Notifications,
+    SlackSettings,
+    WebhookSettings,
+)
+from rollout.config.schema.repository import Repository, RepositoryCredentials
+from rollout.config.schema.service import Server, Store
+from rollout.config.schema.settings import Settings
+from rollout.config.schema.smoke import SmokeScript, SmokeSettings
+from rollout.config.schema.team import Member, Team
+from rollout.config.schema.types import (
+    WEEKDAYS,
+    CronExpression,
+    DateOrDateTime,
+    DnsLabel,
+    Duration,
+    EventName,
+    HourRange,
+    HttpUrl,
+    SecretRef,
+    Strict,
+    TimezoneName,
+    WeeklyHours,
+    parse_duration,
+    parse_hour_range,
+)
+from rollout.config.schema.windows import (
+    ExplicitWindow,
+    Freeze,
+    HolidayFreezes,
+    OverlapRule,
+    WindowRules,
+)
+
+__all__ = [
+    "WEEKDAYS",
+    "ApprovalRules",
+    "ClusterRef",
+    "CronExpression",
+    "DateOrDateTime",
+    "DeliverySettings",
+    "DigestSettings",
+    "DnsLabel",
+    "Duration",
+    "Environment",
+    "EventName",
+    "ExplicitWindow",
+    "Freeze",
+    "GitHubSettings",
+    "HolidayFreezes",
+    "HourRange",
+    "HttpUrl",
+    "Member",
+    "Notifications",
+    "OverlapRule",
+    "Repository",
+    "RepositoryCredentials",
+    "RiskRule",
+    "SecretRef",
+    "Server",
+    "Settings",
+    "SlackSettings",
+    "SmokeScript",
+    "SmokeSettings",
+    "Store",
+    "Strict",
+    "Team",
+    "TimezoneName",
+    "WebhookSettings",
+    "WeeklyHours",
+    "WindowRules",
+    "parse_duration",
+    "parse_hour_range",
+]
