@@ -5,7 +5,8 @@ is asking and hands a `VerifiedIdentity` here; this module applies the pure
 rules of :mod:`rollout.core.approvals` to what the store recorded, writes the
 audit event and moves the rollout with the store's compare-and-set
 transition, so quorum is reached exactly once however many approvals arrive
-at the same moment. Refusals raise `ApprovalError` (or `AuthError`) and are
+at the same moment. Refusals raise `ApprovalError` (or `AuthError`, or
+`ConflictError` when the rollout's state takes no such decision) and are
 audited too; nothing else changes when a request is refused.
 """
 
@@ -35,7 +36,7 @@ from rollout.core.approvals import (
 )
 from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
-from rollout.errors import ApprovalError, AuthError, RolloutError
+from rollout.errors import ApprovalError, AuthError, ConflictError, RolloutError
 from rollout.store.records import (
     ApprovalRecord,
     HoldRecord,
@@ -193,6 +194,8 @@ class Outcome:
     status: ApprovalStatus | None = None
     quorum_reached: bool = False
     """True for the one request whose approval moved the rollout to `approved`."""
+    repeated: bool = False
+    """True when the member had already decided on this stage: nothing new was recorded."""
 
 
 NotificationsFor = Callable[[RolloutRecord, str, Mapping[str, Any]], list[OutboxItem]]
@@ -267,8 +270,9 @@ class ApprovalsService:
     def approve(self, who: VerifiedIdentity, rollout_id: str) -> Outcome:
         """Record `who`'s approval; move the rollout to approved when quorum is reached.
 
-        Raises ApprovalError (not awaiting approval, not allowed, self-approval)
-        or AuthError (not on the roster); the refusal is audited.
+        Raises ConflictError (not awaiting approval: already approved, rejected,
+        superseded...), ApprovalError (not allowed, self-approval) or AuthError
+        (not on the roster); the refusal is audited.
         """
         with self._audited_refusal(who, "approve", rollout_id):
             rollout = self.rollout(rollout_id)
@@ -319,6 +323,7 @@ class ApprovalsService:
                 rollout.id,
                 rollout.environment,
                 status,
+                repeated=not added,
             )
         details = {"approvers": list(status.approvers), "reasons": list(status.reasons)}
         moved = self.store.transition(
@@ -341,10 +346,22 @@ class ApprovalsService:
             if moved is not None
             else f"{done}; another request already moved it on"
         )
-        return Outcome(message, rollout.id, rollout.environment, status, moved is not None)
+        return Outcome(
+            message,
+            rollout.id,
+            rollout.environment,
+            status,
+            moved is not None,
+            repeated=not added,
+        )
 
     def reject(self, who: VerifiedIdentity, rollout_id: str, reason: str) -> Outcome:
-        """End the rollout as rejected. Any allowed approver (authors included) may reject."""
+        """End the rollout as rejected. Any allowed approver (authors included) may reject.
+
+        Raises ApprovalError (no reason, not allowed), AuthError (not on the
+        roster) or ConflictError (the rollout is past rejecting: done, rejected,
+        superseded...); the refusal is audited and records no decision.
+        """
         with self._audited_refusal(who, "reject", rollout_id):
             if not reason.strip():
                 raise ApprovalError("a rejection needs a reason")
@@ -355,6 +372,9 @@ class ApprovalsService:
                 check_approver(rules, self.roster, who.member, (), self.risk(rollout, rules))
             elif self.roster.get(who.member) is None:
                 raise AuthError(f"{who.member!r} is not on the team roster")
+            # Checked before the decision is recorded, so a refused rejection leaves
+            # no trace but its audit event; the transition below re-checks atomically.
+            self._require_rejectable(rollout)
             self.store.add_approval(
                 rollout.id,
                 rollout.environment,
@@ -383,8 +403,18 @@ class ApprovalsService:
             )
             if moved is None:
                 current = self.rollout(rollout_id)
-                raise ApprovalError(f"{rollout.id} cannot be rejected: it is {current.state}")
+                raise ConflictError(f"{rollout.id} cannot be rejected: it is {current.state}")
         return Outcome(f"{who.member} rejected {rollout.id}: {reason}", rollout.id, env.name)
+
+    def rejectable(self, rollout_id: str) -> RolloutRecord:
+        """The rollout, if its state still accepts a rejection (a quick check, no audit).
+
+        Lets a channel ask for a reason only when a rejection can still land.
+        Raises ApprovalError (no such rollout) or ConflictError.
+        """
+        rollout = self.rollout(rollout_id)
+        self._require_rejectable(rollout)
+        return rollout
 
     def hold(self, who: VerifiedIdentity, environment: str, reason: str | None) -> Outcome:
         """Freeze every apply to `environment` until resumed."""
@@ -431,7 +461,7 @@ class ApprovalsService:
             if group not in member.groups:
                 raise ApprovalError(f"{who.member} is not in the break-glass group {group!r}")
             if rollout.state in {s.value for s in (State.DONE, State.REJECTED, State.SUPERSEDED)}:
-                raise ApprovalError(f"{rollout.id} is {rollout.state}; nothing to override")
+                raise ConflictError(f"{rollout.id} is {rollout.state}; nothing to override")
         self._event(who, rollout, "window.break_glass", {"reason": reason, "break_glass": True})
         return Outcome(
             f"BREAK-GLASS: {who.member} overrode the window for {rollout.id}: {reason}",
@@ -446,11 +476,20 @@ class ApprovalsService:
             return
         if rollout.state == State.SUPERSEDED.value:
             newer = f" by {rollout.superseded_by}" if rollout.superseded_by else ""
-            raise ApprovalError(
+            raise ConflictError(
                 f"{rollout.id} was superseded{newer}; approvals never carry over, "
                 "approve the newer rollout"
             )
-        raise ApprovalError(f"{rollout.id} is not awaiting approval (it is {rollout.state})")
+        if rollout.state == State.APPROVED.value:
+            raise ConflictError(
+                f"{rollout.id} is not awaiting approval: it is already approved"
+                + (f" ({rollout.reason})" if rollout.reason else "")
+            )
+        raise ConflictError(f"{rollout.id} is not awaiting approval (it is {rollout.state})")
+
+    def _require_rejectable(self, rollout: RolloutRecord) -> None:
+        if rollout.state not in {s.value for s in predecessors(State.REJECTED)}:
+            raise ConflictError(f"{rollout.id} cannot be rejected: it is {rollout.state}")
 
     def _recorded_expiry(self, rollout: RolloutRecord, member: str) -> str:
         for approval in self.store.approvals_for(rollout.id, rollout.environment):

@@ -18,8 +18,9 @@ one file and line are to blame for may also carry them as `file` and `line`
     ├── SmokeTestError                smoke tests failed (exit 6)
     ├── GateClosedError               outside a usable window, or held (exit 7)
     ├── ApprovalError                 an approval was refused (exit 8)
-    │   └── AuthError                 unknown identity, bad token (exit 8)
-    │       └── SignatureError        forged, stale or replayed request (exit 8)
+    │   ├── AuthError                 unknown identity, bad token (exit 8)
+    │   │   └── SignatureError        forged, stale or replayed request (exit 8)
+    │   └── ConflictError             the rollout's state takes no such decision (exit 8)
     ├── StoreError                    state store unusable, schema too new (exit 9)
     ├── NotificationError             a channel refused a delivery (exit 10)
     └── NotBuiltError                 a command that does not exist yet (exit 64)
@@ -100,6 +101,17 @@ class AuthError(ApprovalError):
 
 
 class SignatureError(AuthError):
+    exit_code = 8
+
+
+class ConflictError(ApprovalError):
+    """The rollout is not in a state that accepts the decision (HTTP 409).
+
+    Already approved, rejected, superseded, done, or not yet awaiting
+    approval: the request was understood and allowed, but came at the wrong
+    time. Identity and permission refusals stay `ApprovalError`/`AuthError`.
+    """
+
     exit_code = 8
 
 

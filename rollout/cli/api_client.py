@@ -1,7 +1,8 @@
 """The CLI's one seam to the service's HTTP API (`/api/v1`), with a member token.
 
 `approve`, `reject` and `status` share it; HTTP errors become the error tree
-here (401 AuthError, 403 ApprovalError, 404/400 InputError, 503 StoreError).
+here (401 AuthError, 403 ApprovalError, 409 ConflictError, 404/400 InputError,
+503 StoreError), carrying the service's own message.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from typing import Any, TypeVar
 import click
 import requests
 
-from rollout.errors import ApprovalError, AuthError, InputError, RolloutError, StoreError
+from rollout.errors import (
+    ApprovalError,
+    AuthError,
+    ConflictError,
+    InputError,
+    RolloutError,
+    StoreError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +64,9 @@ class ApiClient:
         status = response.status_code
         if status == 401:
             raise AuthError(f"{message} (check --token / ROLLOUT_TOKEN)")
-        if status in (403, 409):
+        if status == 409:
+            raise ConflictError(message)
+        if status == 403:
             raise ApprovalError(message)
         if status in (400, 404, 413, 422):
             raise InputError(message)

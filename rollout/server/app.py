@@ -7,12 +7,15 @@
 Routers live in their own modules and are built from a `ServerContext`;
 later services add theirs through `routers=` (or `app.include_router`) and
 reach the context at `app.state.context`. Errors a caller can cause become
-JSON `{"error": message}` with a fitting status, never a traceback.
+JSON `{"error": message}` with a fitting status, never a traceback: 401 for
+an unknown identity or a bad signature, 403 for a refused permission, 409
+when the rollout's state takes no such decision (`ConflictError`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +29,7 @@ from rollout.errors import (
     ApprovalError,
     AuthError,
     ConfigError,
+    ConflictError,
     RolloutError,
     StoreError,
 )
@@ -37,9 +41,13 @@ from rollout.server.context import (
     ServerStore,
     SlackIntegration,
 )
-from rollout.server.github_routes import github_pull_request_head, github_router
+from rollout.server.github_routes import (
+    github_comment_poster,
+    github_pull_request_head,
+    github_router,
+)
 from rollout.server.limits import BodySizeLimit
-from rollout.server.slack_routes import post_to_response_url, slack_router
+from rollout.server.slack_routes import post_to_response_url, slack_router, slack_view_opener
 
 
 def utc_now() -> datetime:
@@ -61,16 +69,18 @@ def create_app(
 
     `slack`/`github` default to what the configuration gives (their secrets
     resolved now, so a missing secret fails at start-up with ConfigError);
-    a channel without a secret has no routes. `routers` are factories called
-    with the shared context, mounted after the built-in ones.
+    a channel without a secret has no routes. Given ones lacking a Slack
+    `open_view` or a GitHub `reply` get them from the configuration too
+    (bot-token mode; a GitHub token). `routers` are factories called with
+    the shared context, mounted after the built-in ones.
     """
     context = ServerContext(
         settings=settings,
         store=store,
         approvals=approvals or ApprovalsService(settings, store, clock),
         clock=clock,
-        slack=slack or _slack_from(settings),
-        github=github or _github_from(settings),
+        slack=_with_view_opener(slack, settings) if slack else _slack_from(settings),
+        github=_with_reply(github, settings) if github else _github_from(settings),
         extras=dict(extras or {}),
     )
     app = FastAPI(
@@ -100,26 +110,52 @@ def _slack_from(settings: Settings) -> SlackIntegration | None:
     slack = settings.notifications.slack
     if slack is None or slack.signing_secret is None:
         return None
-    return SlackIntegration(
-        signing_secret=slack.signing_secret.resolve(),
-        respond=post_to_response_url,
-        response_url_prefixes=slack.response_url_prefixes,
+    return _with_view_opener(
+        SlackIntegration(
+            signing_secret=slack.signing_secret.resolve(),
+            respond=post_to_response_url,
+            response_url_prefixes=slack.response_url_prefixes,
+        ),
+        settings,
     )
+
+
+def _with_view_opener(integration: SlackIntegration, settings: Settings) -> SlackIntegration:
+    """Bot-token mode can open the Reject modal (`views.open`); webhook mode cannot."""
+    slack = settings.notifications.slack
+    if integration.open_view is not None or slack is None or slack.bot_token is None:
+        return integration
+    opener = slack_view_opener(slack.api_url, slack.bot_token.resolve())
+    return replace(integration, open_view=opener)
 
 
 def _github_from(settings: Settings) -> GitHubIntegration | None:
     github = settings.notifications.github
     if github is None or github.webhook_secret is None:
         return None
-    return GitHubIntegration(
-        webhook_secret=github.webhook_secret.resolve(),
-        pull_request_head=github_pull_request_head(github.api_url, github.token.resolve()),
+    return _with_reply(
+        GitHubIntegration(
+            webhook_secret=github.webhook_secret.resolve(),
+            pull_request_head=github_pull_request_head(github.api_url, github.token.resolve()),
+        ),
+        settings,
     )
+
+
+def _with_reply(integration: GitHubIntegration, settings: Settings) -> GitHubIntegration:
+    """Decisions are answered with a comment through the configured token and API."""
+    github = settings.notifications.github
+    if integration.reply is not None or github is None:
+        return integration
+    poster = github_comment_poster(github.api_url, github.token.resolve())
+    return replace(integration, reply=poster)
 
 
 def _status_for(exc: RolloutError) -> int:
     if isinstance(exc, AuthError):  # SignatureError included
         return 401
+    if isinstance(exc, ConflictError):
+        return 409
     if isinstance(exc, ApprovalError):
         return 403
     if isinstance(exc, StoreError):

@@ -22,6 +22,24 @@ PushHandler = Callable[[Mapping[str, Any]], None]
 """Receives a verified, de-duplicated GitHub `push` payload (the git watcher plugs in here)."""
 PullRequestHead = Callable[[str, int], str | None]
 """(repository full name, pull-request number) -> the head commit sha, or None."""
+ViewOpener = Callable[[str, Mapping[str, Any]], None]
+"""(trigger_id, Block Kit view) -> opens a Slack modal (`views.open`); raises NotificationError."""
+
+
+@dataclass(frozen=True)
+class CommentTarget:
+    """Where a reply comment goes on GitHub: a pull request (issue) or a commit."""
+
+    repository: str
+    """`OWNER/NAME`."""
+    issue: int | None = None
+    """The pull request's number (`/issues/{n}/comments`); None for a commit comment."""
+    commit_sha: str | None = None
+    """The commented commit (`/commits/{sha}/comments`) when `issue` is None."""
+
+
+CommentPoster = Callable[[CommentTarget, str], None]
+"""Posts a comment (markdown body) on GitHub; raises NotificationError."""
 
 
 class ServerStore(ApprovalStore, Protocol):
@@ -54,6 +72,9 @@ class SlackIntegration:
     """A `response_url` elsewhere is never called, even in a correctly signed request."""
     windows_text: Callable[[], str] | None = None
     """Answers `/rollout windows` (the windows module plugs in here)."""
+    open_view: ViewOpener | None = None
+    """Opens the Reject modal (bot-token mode only). None: the Reject button answers
+    with the `/rollout reject ID REASON` command to type instead."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,10 @@ class GitHubIntegration:
     on_push: PushHandler | None = None
     pull_request_head: PullRequestHead | None = None
     """Needed for `/rollout` comments on pull requests (issue_comment has no head sha)."""
+    reply: CommentPoster | None = None
+    """Posts each decision's outcome back as a comment, after the webhook is answered.
+    None: the outcome is only in the webhook's response. `create_app` fills it in
+    from `notifications.github` (token, api_url) when that is configured."""
 
 
 @dataclass(frozen=True)

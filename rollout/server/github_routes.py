@@ -6,28 +6,54 @@ redelivery is acknowledged and ignored. The commenter's or reviewer's login
 is mapped to a roster member; the rollout is found by commit sha (the pull
 request's head, or the commented commit). `push` deliveries are handed to an
 injected handler (the git watcher).
+
+The outcome of a decision is also posted back as a comment on the pull
+request or commit (when the integration has a `reply` poster), after the
+webhook has been answered: a `/rollout` comment always gets one; an approving
+review only when it was taken as an approval (a reviewer on the roster, a
+rollout for the reviewed commit), so ordinary code review stays quiet.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from rollout.approvals_service import Outcome
-from rollout.core.approvals import VerifiedIdentity
-from rollout.errors import ApprovalError, AuthError, RolloutError
+from rollout.core.approvals import ApprovalStatus, VerifiedIdentity
+from rollout.errors import ApprovalError, AuthError, NotificationError, RolloutError
 from rollout.server.auth import verify_github_signature
-from rollout.server.context import GitHubIntegration, PullRequestHead, ServerContext
+from rollout.server.context import (
+    CommentPoster,
+    CommentTarget,
+    GitHubIntegration,
+    PullRequestHead,
+    ServerContext,
+)
 from rollout.store.records import RolloutRecord
 
 log = logging.getLogger(__name__)
+
+_REPOSITORY = re.compile(r"[\w.-]+/[\w.-]+")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+
+
+def _api_headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
 
 
 def github_pull_request_head(api_url: str, token: str, timeout: float = 10.0) -> PullRequestHead:
@@ -37,11 +63,7 @@ def github_pull_request_head(api_url: str, token: str, timeout: float = 10.0) ->
         try:
             response = requests.get(
                 f"{api_url.rstrip('/')}/repos/{repository}/pulls/{number}",
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Accept": "application/vnd.github+json",
-                    "X-GitHub-Api-Version": "2022-11-28",
-                },
+                headers=_api_headers(token),
                 timeout=timeout,
             )
         except requests.RequestException as exc:
@@ -56,8 +78,91 @@ def github_pull_request_head(api_url: str, token: str, timeout: float = 10.0) ->
     return head
 
 
-def _answer(result: str, *, ok: bool = True, status_code: int = 200) -> JSONResponse:
-    return JSONResponse({"ok": ok, "result": result}, status_code=status_code)
+def github_comment_poster(api_url: str, token: str, timeout: float = 10.0) -> CommentPoster:
+    """The default reply poster: a pull request's (issue) or a commit's comments.
+
+    `POST /repos/{repo}/issues/{n}/comments` or `/repos/{repo}/commits/{sha}/comments`
+    with the bot token. Raises NotificationError (secret-free) when GitHub refuses
+    or cannot be reached, or the target is malformed.
+    """
+
+    def post(target: CommentTarget, body: str) -> None:
+        if not _REPOSITORY.fullmatch(target.repository):
+            raise NotificationError(f"not a GitHub repository: {target.repository!r}")
+        base = f"{api_url.rstrip('/')}/repos/{target.repository}"
+        if target.issue is not None:
+            url = f"{base}/issues/{int(target.issue)}/comments"
+        elif target.commit_sha is not None and _SHA.fullmatch(target.commit_sha):
+            url = f"{base}/commits/{target.commit_sha}/comments"
+        else:
+            raise NotificationError("a reply needs a pull request number or a commit sha")
+        try:
+            response = requests.post(
+                url, json={"body": body}, headers=_api_headers(token), timeout=timeout
+            )
+        except requests.RequestException as exc:
+            raise NotificationError(f"GitHub reply comment failed: {type(exc).__name__}") from exc
+        if response.status_code >= 300:
+            raise NotificationError(f"GitHub answered {response.status_code} to a reply comment")
+
+    return post
+
+
+def _answer(
+    result: str,
+    *,
+    ok: bool = True,
+    status_code: int = 200,
+    background: BackgroundTask | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"ok": ok, "result": result}, status_code=status_code, background=background
+    )
+
+
+def still_needed_text(status: ApprovalStatus) -> str:
+    """`1 from security`, `2`, or `2 (1 from security)`: what quorum still lacks."""
+    groups = ", ".join(f"{n} from {g}" for g, n in sorted(status.missing_groups.items()))
+    if not groups:
+        return str(status.still_needed)
+    if status.still_needed == sum(status.missing_groups.values()):
+        return groups
+    return f"{status.still_needed} ({groups})"
+
+
+def reply_text(login: str, outcome: Outcome | None, refusal: str | None = None) -> str:
+    """The reply comment, on one line (so it can never read as a `/rollout` command)."""
+    if outcome is None:
+        text = f"refused: {refusal}; nothing changed"
+    else:
+        status = outcome.status
+        where = f"`{outcome.rollout_id}` ({outcome.environment})"
+        if status is None or outcome.repeated or not status.approvers:
+            text = outcome.message
+        elif status.granted:
+            text = f"{where} is {status.summary()} ({len(status.approvers)}/{status.required})" + (
+                "" if outcome.quorum_reached else "; another request had already moved it on"
+            )
+        else:
+            text = (
+                f"approved by {', '.join(status.approvers)} "
+                f"({len(status.approvers)}/{status.required}) for {where}; "
+                f"still needed: {still_needed_text(status)}"
+            )
+    return " ".join(f"@{login} {text}".split())
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What a delivery asks for, and where its reply goes."""
+
+    action: str
+    reason: str
+    sha: str | None
+    login: str
+    reply_to: CommentTarget | None
+    asked: bool
+    """A `/rollout` comment (always answered), not a review (answered only if it counted)."""
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -106,43 +211,81 @@ def github_router(ctx: ServerContext) -> APIRouter:
         found = _decision(event, payload)
         if found is None:
             return _answer(f"{event or 'event'} ignored")
-        action, reason, sha, login = found
-        if sha is None:
-            return _answer("cannot tell which commit this pull request is at", ok=False)
+        login = found.login
+
+        def refused(text: str, *, answer: str | None = None, reply: bool = True) -> JSONResponse:
+            background = replying(found, reply_text(login, None, text)) if reply else None
+            return _answer(answer or f"refused: {text}", ok=False, background=background)
+
+        if found.sha is None:
+            why = "cannot tell which commit this pull request is at"
+            return refused(why, answer=why, reply=found.asked)
         member = ctx.approvals.roster.by_github(login)
         if member is None:
             stranger = VerifiedIdentity(f"github:{login}", "github", delivery, channel_user=login)
             error = AuthError(f"GitHub user {login} is not on the team roster")
-            ctx.approvals.record_refusal(stranger, action, error)
-            return _answer(f"{login} is not on the team roster; nothing changed", ok=False)
+            ctx.approvals.record_refusal(stranger, found.action, error)
+            why = f"{login} is not on the team roster"
+            return refused(why, answer=f"{why}; nothing changed", reply=found.asked)
         who = VerifiedIdentity(member.name, "github", delivery, channel_user=login)
         try:
-            rollout = _rollout_for(sha)
+            rollout = _rollout_for(found.sha)
+        except RolloutError as exc:
+            return refused(exc.message, reply=found.asked)
+        try:
             outcome: Outcome = (
                 ctx.approvals.approve(who, rollout.id)
-                if action == "approve"
-                else ctx.approvals.reject(who, rollout.id, reason)
+                if found.action == "approve"
+                else ctx.approvals.reject(who, rollout.id, found.reason)
             )
         except RolloutError as exc:
-            return _answer(f"refused: {exc.message}", ok=False)
-        return _answer(outcome.message)
+            return refused(exc.message)
+        return _answer(outcome.message, background=replying(found, reply_text(login, outcome)))
 
-    def _decision(
-        event: str, payload: Mapping[str, Any]
-    ) -> tuple[str, str, str | None, str] | None:
-        """(action, reason, commit sha, login) for a delivery that decides, else None."""
+    def replying(found: _Decision, body: str) -> BackgroundTask | None:
+        """Post `body` as a reply after the webhook is answered (never blocks it)."""
+        poster, target = github.reply, found.reply_to
+        if poster is None or target is None:
+            return None
+
+        def send() -> None:
+            try:
+                poster(target, body)
+            except RolloutError as exc:
+                log.warning("GitHub reply not posted: %s", exc.message)
+            except Exception:
+                log.exception("GitHub reply failed")
+
+        return BackgroundTask(send)
+
+    def _repository(payload: Mapping[str, Any]) -> str | None:
+        named = (payload.get("repository") or {}).get("full_name")
+        if named:
+            return str(named)
+        configured = ctx.settings.notifications.github
+        return configured.repository if configured is not None else None
+
+    def _decision(event: str, payload: Mapping[str, Any]) -> _Decision | None:
+        """What a delivery that decides asks for, else None."""
+        repository = _repository(payload)
         if event == "pull_request_review":
             review = payload.get("review") or {}
             if payload.get("action") != "submitted" or str(review.get("state")).lower() != (
                 "approved"
             ):
                 return None
+            pull = payload.get("pull_request") or {}
             # The commit reviewed, not the head now: a review of an older commit
             # must not approve a newer one.
-            sha = review.get("commit_id") or (payload.get("pull_request") or {}).get(
-                "head", {}
-            ).get("sha")
-            return "approve", "", sha, str((review.get("user") or {}).get("login", ""))
+            sha = review.get("commit_id") or (pull.get("head") or {}).get("sha")
+            number = pull.get("number")
+            target = (
+                CommentTarget(repository, issue=int(number))
+                if repository and isinstance(number, int)
+                else None
+            )
+            login = str((review.get("user") or {}).get("login", ""))
+            return _Decision("approve", "", sha, login, target, asked=False)
         if event not in ("issue_comment", "commit_comment") or payload.get("action") != "created":
             return None
         comment = payload.get("comment") or {}
@@ -151,14 +294,17 @@ def github_router(ctx: ServerContext) -> APIRouter:
             return None
         login = str((comment.get("user") or {}).get("login", ""))
         if event == "commit_comment":
-            return command[0], command[1], comment.get("commit_id"), login
+            sha = comment.get("commit_id")
+            target = CommentTarget(repository, commit_sha=str(sha)) if repository and sha else None
+            return _Decision(command[0], command[1], sha, login, target, asked=True)
         issue = payload.get("issue") or {}
         if not issue.get("pull_request"):
             return None
-        repository = str((payload.get("repository") or {}).get("full_name", ""))
+        number = int(issue["number"])
         head = github.pull_request_head
-        sha = head(repository, int(issue["number"])) if head is not None else None
-        return command[0], command[1], sha, login
+        sha = head(repository or "", number) if head is not None else None
+        target = CommentTarget(repository, issue=number) if repository else None
+        return _Decision(command[0], command[1], sha, login, target, asked=True)
 
     def _rollout_for(sha: str) -> RolloutRecord:
         rollouts = ctx.store.list_rollouts(commit_sha=sha, limit=10)

@@ -1,4 +1,4 @@
-"""Slack: the `/rollout` slash command and the Approve/Reject buttons.
+"""Slack: the `/rollout` slash command, the Approve/Reject buttons, the Reject modal.
 
 Every request is verified (v0 signature with slack_sdk, 5-minute timestamp
 window) and remembered by its signature, so a replay is refused even within
@@ -6,6 +6,12 @@ those 5 minutes. Slack wants an answer within 3 seconds: checks and quick
 reads answer at once; decisions are acknowledged at once and finished in a
 background task that posts the result to the request's `response_url`.
 Unknown users get an ephemeral answer and nothing changes.
+
+A rejection needs a reason, which a button cannot carry: in bot-token mode
+the Reject button opens a modal (`views.open`, after the click is
+acknowledged) asking for one, and its `view_submission` rejects at once, so
+a refusal can be shown in the modal itself (`response_action: errors`).
+Without a bot token the button answers with the command to type.
 """
 
 from __future__ import annotations
@@ -17,7 +23,17 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import (
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -25,17 +41,28 @@ from starlette.concurrency import run_in_threadpool
 from rollout.approvals_service import Outcome
 from rollout.core.approvals import VerifiedIdentity
 from rollout.core.lifecycle import ACTIVE
-from rollout.errors import AuthError, RolloutError, SignatureError
+from rollout.errors import AuthError, NotificationError, RolloutError, SignatureError
+from rollout.notify.render import escape_slack
 from rollout.notify.slack import APPROVE_ACTION, REJECT_ACTION
 from rollout.server.auth import SlackVerifier
-from rollout.server.context import ServerContext, SlackIntegration
+from rollout.server.context import ServerContext, SlackIntegration, ViewOpener
+from rollout.store.records import RolloutRecord
 
 log = logging.getLogger(__name__)
+# slack_sdk's debug lines carry request details; keep them out of our logs.
+_sdk_log = logging.getLogger("rollout.server.slack_sdk")
+_sdk_log.setLevel(logging.WARNING)
 
 # The buttons are drawn by the Slack notifier; one name for both ends.
 APPROVE_ACTION_ID = APPROVE_ACTION
 REJECT_ACTION_ID = REJECT_ACTION
 """`action_id`s of the buttons on the rollout message; their `value` is the rollout id."""
+REJECT_MODAL_ID = "rollout_reject_modal"
+"""`callback_id` of the Reject modal; its `private_metadata` is the rollout id."""
+REASON_BLOCK_ID = "reason"
+REASON_ACTION_ID = "reason"
+"""Where the modal's reason input sits (`view.state.values[block][action].value`)."""
+REASON_MAX_CHARS = 2000
 
 HELP = """\
 `/rollout status [ID]` rollouts and what they wait for
@@ -54,8 +81,73 @@ def post_to_response_url(url: str, payload: Mapping[str, Any]) -> None:
         log.warning("Slack response_url answered %s", response.status_code)
 
 
+def slack_view_opener(api_url: str, token: str, timeout: int = 3) -> ViewOpener:
+    """The default modal opener: slack_sdk's `WebClient.views_open` with the bot token.
+
+    Raises NotificationError (secret-free) when Slack refuses (e.g. an expired
+    trigger_id) or cannot be reached. No retries: a trigger lives 3 seconds.
+    """
+    client = WebClient(
+        token=token, base_url=api_url, timeout=timeout, logger=_sdk_log, retry_handlers=[]
+    )
+
+    def open_view(trigger_id: str, view: Mapping[str, Any]) -> None:
+        try:
+            client.views_open(trigger_id=trigger_id, view=dict(view))
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            raise NotificationError(
+                f"Slack refused views.open: {error or 'unknown error'}"
+            ) from exc
+        except OSError as exc:  # urllib: unreachable, timed out
+            raise NotificationError(f"Slack views.open failed: {type(exc).__name__}") from exc
+
+    return open_view
+
+
+def reject_modal(rollout: RolloutRecord) -> dict[str, Any]:
+    """The Reject modal for `rollout`: one required reason, the rollout id in its metadata."""
+    first_line = (rollout.message or "").strip().split("\n", 1)[0]
+    subject = escape_slack(first_line[:200])
+    view = View(
+        type="modal",
+        callback_id=REJECT_MODAL_ID,
+        private_metadata=rollout.id,
+        title=PlainTextObject(text="Reject rollout"),
+        submit=PlainTextObject(text="Reject"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=(
+                        f"Reject `{rollout.id}` ({rollout.environment}, "
+                        f"`{rollout.commit_sha[:8]}`)? This ends the rollout."
+                        + (f"\n>{subject}" if subject else "")
+                    )
+                )
+            ),
+            InputBlock(
+                block_id=REASON_BLOCK_ID,
+                label=PlainTextObject(text="Reason"),
+                hint=PlainTextObject(text="Recorded in the audit log and shown on the rollout."),
+                element=PlainTextInputElement(
+                    action_id=REASON_ACTION_ID,
+                    multiline=True,
+                    max_length=REASON_MAX_CHARS,
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()  # runs slack_sdk's validation
+
+
 def _ephemeral(text: str, status_code: int = 200) -> JSONResponse:
     return JSONResponse({"response_type": "ephemeral", "text": text}, status_code=status_code)
+
+
+def _modal_errors(message: str) -> JSONResponse:
+    """Keeps the modal open with `message` under the reason field."""
+    return JSONResponse({"response_action": "errors", "errors": {REASON_BLOCK_ID: message[:2000]}})
 
 
 def slack_router(ctx: ServerContext) -> APIRouter:
@@ -151,17 +243,24 @@ def slack_router(ctx: ServerContext) -> APIRouter:
             return _ephemeral(f"A rejection needs a reason: `/rollout reject {args[0]} REASON`")
         return _ephemeral(HELP)
 
-    @router.post("/interactions", summary="Approve/Reject buttons on the rollout message")
-    async def interaction(request: Request) -> JSONResponse:
+    @router.post(
+        "/interactions", summary="Approve/Reject buttons on the rollout message; the Reject modal"
+    )
+    async def interaction(request: Request) -> Response:
         form = await verified_form(request)
         try:
             payload = json.loads(form.get("payload", ""))
             user_id = str(payload["user"]["id"])
-            action = payload["actions"][0]
-            action_id, rollout_id = str(action["action_id"]), str(action["value"])
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return _ephemeral("unsupported interaction", 400)
         request_id = str(payload.get("trigger_id") or request.headers["x-slack-signature"])
+        if payload.get("type") == "view_submission":
+            return await reject_submission(payload, user_id, request_id)
+        try:
+            action = payload["actions"][0]
+            action_id, rollout_id = str(action["action_id"]), str(action["value"])
+        except (KeyError, IndexError, TypeError):
+            return _ephemeral("unsupported interaction", 400)
         who = identify(user_id, request_id)
         if who is None:
             return await unknown(user_id, request_id, action_id)
@@ -169,11 +268,68 @@ def slack_router(ctx: ServerContext) -> APIRouter:
         if action_id == APPROVE_ACTION_ID:
             return later(response_url, lambda: ctx.approvals.approve(who, rollout_id))
         if action_id == REJECT_ACTION_ID:
-            # A rejection must carry a reason, which a button cannot give.
-            return _ephemeral(
-                f"To reject, say why: `/rollout reject {rollout_id} REASON`. Nothing was changed."
+            return await reject_clicked(
+                rollout_id, str(payload.get("trigger_id") or ""), response_url
             )
         return _ephemeral("unsupported action", 400)
+
+    async def reject_clicked(rollout_id: str, trigger_id: str, response_url: str) -> Response:
+        """Open the Reject modal (bot-token mode), else say which command to type."""
+        typed = f"To reject, say why: `/rollout reject {rollout_id} REASON`. Nothing was changed."
+        opener = slack.open_view
+        if opener is None or not trigger_id:
+            # A rejection must carry a reason, which a button cannot give.
+            return _ephemeral(typed)
+        try:
+            rollout = await run_in_threadpool(ctx.approvals.rejectable, rollout_id)
+        except RolloutError as exc:
+            return _ephemeral(f"Refused: {exc.message}")
+        view = reject_modal(rollout)
+
+        def open_modal() -> None:
+            try:
+                opener(trigger_id, view)
+                return
+            except RolloutError as exc:
+                log.warning("Reject modal not opened: %s", exc.message)
+            except Exception:
+                log.exception("opening the Reject modal failed")
+            # No modal: say which command to type instead, where Slack allows.
+            if response_url.startswith(slack.response_url_prefixes):
+                try:
+                    slack.respond(response_url, {"response_type": "ephemeral", "text": typed})
+                except Exception:
+                    log.exception("posting to Slack's response_url failed")
+
+        # Acknowledge first (Slack's 3 seconds), then open: the trigger_id stays
+        # valid for 3 seconds after the click.
+        return Response(status_code=200, background=BackgroundTask(open_modal))
+
+    async def reject_submission(
+        payload: Mapping[str, Any], user_id: str, request_id: str
+    ) -> Response:
+        """The Reject modal's submission: reject now; a refusal keeps the modal open."""
+        try:
+            view = payload["view"]
+            if view.get("callback_id") != REJECT_MODAL_ID:
+                return _ephemeral("unsupported view", 400)
+            rollout_id = str(view["private_metadata"])
+            state = view.get("state", {}).get("values", {})
+            reason = str(state[REASON_BLOCK_ID][REASON_ACTION_ID].get("value") or "")
+        except (KeyError, TypeError, AttributeError):
+            return _ephemeral("unsupported view submission", 400)
+        who = identify(user_id, request_id)
+        if who is None:
+            await unknown(user_id, request_id, "reject")
+            return _modal_errors(
+                f"Slack user {user_id} is not on the netpol-rollout team roster; "
+                "nothing was changed."
+            )
+        try:
+            await run_in_threadpool(ctx.approvals.reject, who, rollout_id, reason)
+        except RolloutError as exc:
+            return _modal_errors(f"Refused: {exc.message}")
+        return Response(status_code=200)  # an empty 200 closes the modal
 
     return router
 

@@ -1,6 +1,7 @@
 """A stand-in for the GitHub REST API parts netpol-rollout uses, served under
 `/api/v3` like GitHub Enterprise: commit statuses, the pull requests of a
-commit, and issue comments (list with Link pagination, create, edit)."""
+commit, issue comments (list with Link pagination, create, edit) and
+commit comments (create)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class GitHubStandIn(StandIn):
         self.pulls: dict[str, list[int]] = {}
         self.comments: dict[int, Comment] = {}
         self.statuses: list[tuple[str, dict[str, Any]]] = []
+        self.commit_comments: list[tuple[str, str]] = []
+        """(commit sha, body) of every comment created on a commit."""
         self.page_size = 2  # small, so pagination is exercised
         self._ids = itertools.count(9001)
 
@@ -89,6 +92,10 @@ class GitHubStandIn(StandIn):
                 return self._create(int(m.group(1)), body)
         elif (m := re.fullmatch(r"issues/comments/(\d+)", rest)) and request.method == "PATCH":
             return self._edit(int(m.group(1)), body)
+        elif (m := re.fullmatch(r"commits/([0-9a-f]{7,40})/comments", rest)) and (
+            request.method == "POST"
+        ):
+            return self._commit_comment(m.group(1), body)
         self.violation(f"unexpected {request.method} {request.path}")
         return Reply(404, {"message": "Not Found"})
 
@@ -121,6 +128,14 @@ class GitHubStandIn(StandIn):
             return Reply(422, {"message": "Validation Failed"})
         comment_id = self.add_comment(issue, body["body"])
         return Reply(201, {"id": comment_id, "body": body["body"]})
+
+    def _commit_comment(self, sha: str, body: Any) -> Reply:
+        if not isinstance(body, dict) or not body.get("body"):
+            return Reply(422, {"message": "Validation Failed"})
+        if set(body) - {"body", "path", "position", "line"}:
+            self.violation(f"unknown commit comment fields {sorted(body)}")
+        self.commit_comments.append((sha, body["body"]))
+        return Reply(201, {"id": next(self._ids), "commit_id": sha, "body": body["body"]})
 
     def _edit(self, comment_id: int, body: Any) -> Reply:
         comment = self.comments.get(comment_id)

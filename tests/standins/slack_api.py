@@ -1,15 +1,18 @@
-"""A stand-in for Slack's Web API (`chat.postMessage`, `chat.update`) and an
-incoming webhook, checking requests as Slack does: bearer token, JSON
-content type, channel and text, and Block Kit blocks that slack_sdk's
-models parse and re-serialise unchanged."""
+"""A stand-in for Slack's Web API (`chat.postMessage`, `chat.update`,
+`views.open`) and an incoming webhook, checking requests as Slack does:
+bearer token, JSON content type, channel and text, Block Kit blocks that
+slack_sdk's models parse and re-serialise unchanged, and modal views that
+`slack_sdk.models.views.View` accepts."""
 
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from tests.standins import Recorded, Reply, StandIn
 
@@ -26,6 +29,15 @@ class Message:
     history: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
+@dataclass
+class OpenedView:
+    """A modal opened with `views.open`."""
+
+    id: str
+    trigger_id: str
+    view: dict[str, Any]
+
+
 class SlackStandIn(StandIn):
     def __init__(self, token: str = "xoxb-1111-2222-standinsecret", channel_id: str = "C0NETPOL01"):
         super().__init__()
@@ -33,7 +45,11 @@ class SlackStandIn(StandIn):
         self.channel_id = channel_id
         self.messages: dict[str, Message] = {}
         self.webhook_posts: list[dict[str, Any]] = []
+        self.views: list[OpenedView] = []
+        self.expired_triggers: set[str] = set()
+        """trigger_ids that `views.open` answers with `expired_trigger_id`."""
         self._ts = itertools.count(1)
+        self._view_ids = itertools.count(1)
 
     @property
     def api_url(self) -> str:
@@ -97,6 +113,8 @@ class SlackStandIn(StandIn):
             return self._post(body)
         if method == "chat.update":
             return self._update(body)
+        if method == "views.open":
+            return self._open_view(body)
         self.violation(f"unexpected Slack method {method}")
         return Reply(200, {"ok": False, "error": "unknown_method"})
 
@@ -135,6 +153,31 @@ class SlackStandIn(StandIn):
         message.text = body.get("text", message.text)
         message.blocks = body.get("blocks") or []
         return Reply(200, {"ok": True, "channel": self.channel_id, "ts": message.ts})
+
+    def _open_view(self, body: dict[str, Any]) -> Reply:
+        trigger_id = body.get("trigger_id")
+        if not trigger_id:
+            self.violation("views.open without a trigger_id")
+            return Reply(200, {"ok": False, "error": "invalid_arguments"})
+        if trigger_id in self.expired_triggers:
+            return Reply(200, {"ok": False, "error": "expired_trigger_id"})
+        raw = body.get("view")
+        if isinstance(raw, str):  # the Web API also takes the view JSON-encoded
+            raw = json.loads(raw)
+        if not isinstance(raw, dict) or raw.get("type") != "modal":
+            self.violation(f"views.open: not a modal view: {raw!r}")
+            return Reply(200, {"ok": False, "error": "invalid_arguments"})
+        try:
+            again = View(**raw).to_dict()  # runs slack_sdk's validation
+        except Exception as exc:
+            self.violation(f"views.open: invalid view {raw!r}: {exc}")
+            return Reply(200, {"ok": False, "error": "invalid_arguments"})
+        if again != raw:
+            self.violation(f"views.open: view does not round-trip: {raw!r} != {again!r}")
+        self._check_blocks(raw.get("blocks"), "views.open")
+        opened = OpenedView(f"V{next(self._view_ids):08d}", str(trigger_id), raw)
+        self.views.append(opened)
+        return Reply(200, {"ok": True, "view": {**raw, "id": opened.id}})
 
     def _incoming_webhook(self, request: Recorded) -> Reply:
         content_type = request.header("Content-Type") or ""

@@ -2,6 +2,8 @@
 
 Fixtures:
   clock        a settable clock shared by the store, the rules and Slack's verifier
+  notifications  the config's `notifications` (none); override to configure Slack
+               or GitHub (the app then opens modals / posts replies through them)
   store        a migrated SQLite `Store`
   service      `Service`: base URL, helpers to create rollouts, sign and send requests
   slack_hooks  a local stand-in for Slack's `response_url`
@@ -231,9 +233,23 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
+def notifications() -> dict[str, Any]:
+    return {}
+
+
+def secret_file(tmp_path: Path, name: str, value: str) -> dict[str, str]:
+    """A `SecretRef` to a file holding `value`."""
+    path = tmp_path / f"{name}.secret"
+    path.write_text(value)
+    return {"file": str(path)}
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, notifications: dict[str, Any]) -> Path:
     data = {**CONFIG, "store": {"url": f"sqlite:///{tmp_path / 'state.db'}"}}
     data["server"] = {"max_body_bytes": 4096}
+    if notifications:
+        data["notifications"] = notifications
     path = tmp_path / "rollout.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

@@ -68,6 +68,20 @@ def test_cli_reject_and_status_use_environment_variables(
     assert "rejected" in detail.stdout and "wrong namespace" in detail.stdout
 
 
+def test_cli_approval_after_quorum_prints_the_conflict_and_exits_8(
+    service: Service, config_file: Path
+) -> None:
+    rollout = service.rollout()
+    for member in ("alice", "bob"):
+        token = create_token(member, config_file)
+        assert run("approve", rollout.id, "--server", service.url, "--token", token).exit_code == 0
+    assert service.state(rollout.id) == "approved"
+    late = run("approve", rollout.id, "--server", service.url, "--token", service.token("sec"))
+    assert late.exit_code == 8
+    assert f"{rollout.id} is not awaiting approval: it is already approved" in late.stderr
+    assert "Traceback" not in late.output
+
+
 def test_token_for_unknown_member_is_refused(config_file: Path) -> None:
     result = run("token", "create", "--member", "mallory", "--config", str(config_file))
     assert result.exit_code == 2

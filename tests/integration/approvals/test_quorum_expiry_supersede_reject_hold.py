@@ -97,7 +97,7 @@ def test_newer_commit_supersedes_and_approvals_do_not_carry_over(service: Servic
         superseded_by=new.id,
     )
     refused = call(service, "bob", f"/rollouts/{old.id}/approve")
-    assert refused.status_code == 403
+    assert refused.status_code == 409  # the state, not the member, is in the way
     assert f"superseded by {new.id}" in refused.json()["error"]
     fresh = call(service, "bob", f"/rollouts/{new.id}/approve").json()
     assert fresh["approval"]["approvers"] == ["bob"]
@@ -113,7 +113,35 @@ def test_reject_ends_the_rollout_and_needs_a_reason(service: Service) -> None:
     assert response.ok, response.text
     assert service.state(rollout.id) == "rejected"
     late = call(service, "alice", f"/rollouts/{rollout.id}/approve")
-    assert late.status_code == 403 and "not awaiting approval" in late.json()["error"]
+    assert late.status_code == 409 and "not awaiting approval" in late.json()["error"]
+    again = call(service, "alice", f"/rollouts/{rollout.id}/reject", {"reason": "also no"})
+    assert again.status_code == 409
+    assert again.json()["error"] == f"{rollout.id} cannot be rejected: it is rejected"
+    # Refused requests leave only their audit events.
+    assert [a.member for a in service.store.approvals_for(rollout.id, "production")] == ["bob"]
+    refused = service.store.events(rollout_id=rollout.id, kinds=["approval.refused"])
+    assert [e.details["action"] for e in refused] == ["reject", "approve", "reject"]
+
+
+def test_second_approval_after_quorum_is_a_conflict_but_identity_refusals_stay_403(
+    service: Service,
+) -> None:
+    rollout = service.rollout()
+    assert call(service, "alice", f"/rollouts/{rollout.id}/approve").ok
+    assert call(service, "bob", f"/rollouts/{rollout.id}/approve").json()["quorum_reached"]
+    late = call(service, "sec", f"/rollouts/{rollout.id}/approve")
+    assert late.status_code == 409
+    assert late.json()["error"] == (
+        f"{rollout.id} is not awaiting approval: it is already approved (approved by alice, bob)"
+    )
+    assert call(service, "dave", f"/rollouts/{rollout.id}/approve").status_code == 409
+    fresh = service.rollout("9" * 40)
+    assert call(service, "dave", f"/rollouts/{fresh.id}/approve").status_code == 403  # author
+    assert call(service, "sec", f"/rollouts/{fresh.id}/approve").status_code == 403  # not allowed
+    done = service.rollout("8" * 40)
+    service.store.transition(done.id, ["awaiting_approval"], "done", actor="x", channel="system")
+    glass = call(service, "olga", f"/rollouts/{done.id}/break-glass", {"reason": "outage"})
+    assert glass.status_code == 409
 
 
 def test_hold_and_resume_are_recorded(service: Service) -> None:
