@@ -22,8 +22,7 @@ one file and line are to blame for may also carry them as `file` and `line`
     │   │   └── SignatureError        forged, stale or replayed request (exit 8)
     │   └── ConflictError             the rollout's state takes no such decision (exit 8)
     ├── StoreError                    state store unusable, schema too new (exit 9)
-    ├── NotificationError             a channel refused a delivery (exit 10)
-    └── NotBuiltError                 a command that does not exist yet (exit 64)
+    └── NotificationError             a channel refused a delivery (exit 10)
 """
 
 from __future__ import annotations
@@ -122,6 +121,3 @@ class StoreError(RolloutError):
 class NotificationError(RolloutError):
     exit_code = 10
 
-
-class NotBuiltError(RolloutError):
-    exit_code = 64

@@ -4,8 +4,7 @@ Exit codes (documented in docs/exit-codes.md for workflows that branch on them):
 0 success; 1 unexpected internal error, or findings present (`policy lint`);
 2 bad configuration or input; 3 policy/validation error; 4 git;
 5 cluster/apply; 6 smoke tests failed; 7 gate closed (outside a window, or
-held); 8 approval/auth refused; 9 state store; 10 notification;
-64 command not built yet.
+held); 8 approval/auth refused; 9 state store; 10 notification.
 
 Inside GitHub Actions (`GITHUB_ACTIONS=true`) an error is also printed as an
 `::error` annotation, pointing at the file and line the error names.
