@@ -12,21 +12,23 @@ audited too; nothing else changes when a request is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
-from rollout.config.schema import ApprovalRules, Environment, Settings, Team
+from rollout.approval_ports import ApprovalStore, Clock, NotificationsFor, Outcome
+from rollout.approval_rules import (
+    author_identities,
+    opened_connections,
+    roster_from_team,
+    rules_from_config,
+)
+from rollout.config.schema import Environment, Settings
 from rollout.core.approvals import (
     ApprovalDecision,
     ApprovalStatus,
-    OpenedConnection,
     RiskFinding,
-    RiskRuleSpec,
-    Roster,
-    RosterMember,
     Rules,
     VerifiedIdentity,
     allowed_approvers,
@@ -37,169 +39,10 @@ from rollout.core.approvals import (
 from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
 from rollout.errors import ApprovalError, AuthError, ConflictError, RolloutError
-from rollout.store.records import (
-    ApprovalRecord,
-    HoldRecord,
-    OutboxItem,
-    RolloutRecord,
-    StageEvent,
-)
+from rollout.store.records import RolloutRecord
 
-Clock = Callable[[], datetime]
-"""Returns the current aware UTC time; injected so tests control expiry."""
-
-
-class ApprovalStore(Protocol):
-    """The part of `rollout.store.Store` this module uses."""
-
-    def get_rollout(self, rollout_id: str) -> RolloutRecord | None: ...
-
-    def list_rollouts(
-        self,
-        environment: str | None = None,
-        states: Collection[str] | None = None,
-        limit: int = 50,
-        *,
-        commit_sha: str | None = None,
-    ) -> list[RolloutRecord]: ...
-
-    def transition(
-        self,
-        rollout_id: str,
-        from_states: Collection[str],
-        to_state: str,
-        *,
-        actor: str,
-        channel: str,
-        reason: str | None = None,
-        details: Mapping[str, Any] | None = None,
-        request_id: str | None = None,
-        outbox: Sequence[OutboxItem] = (),
-    ) -> RolloutRecord | None: ...
-
-    def record_event(
-        self,
-        kind: str,
-        *,
-        actor: str,
-        channel: str,
-        rollout_id: str | None = None,
-        environment: str | None = None,
-        request_id: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> StageEvent: ...
-
-    def add_approval(
-        self,
-        rollout_id: str,
-        environment: str,
-        commit_sha: str,
-        member: str,
-        *,
-        channel: str,
-        decision: str = "approve",
-        request_id: str | None = None,
-        reason: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> bool: ...
-
-    def approvals_for(self, rollout_id: str, environment: str) -> list[ApprovalRecord]: ...
-
-    def set_hold(
-        self,
-        environment: str,
-        held: bool,
-        actor: str,
-        reason: str | None = None,
-        *,
-        channel: str = "cli",
-        request_id: str | None = None,
-    ) -> HoldRecord: ...
-
-    def hold_of(self, environment: str) -> HoldRecord | None: ...
-
-
-# --- configuration -> pure inputs -------------------------------------------------
-
-
-def roster_from_team(team: Team) -> Roster:
-    return Roster(
-        tuple(
-            RosterMember(
-                name=m.name,
-                groups=frozenset(m.groups),
-                slack_id=m.slack_id,
-                github=m.github,
-                email=m.email,
-            )
-            for m in team.members
-        )
-    )
-
-
-def rules_from_config(rules: ApprovalRules) -> Rules:
-    return Rules(
-        required=rules.required,
-        members=rules.members,
-        groups=rules.groups,
-        allow_self_approval=rules.allow_self_approval,
-        expires_after=rules.expires_after,
-        risk_rules=tuple(
-            RiskRuleSpec(
-                name=r.name,
-                when=r.when,
-                labels=dict(r.labels),
-                require_groups=dict(r.require_groups),
-                extra_approvals=r.extra_approvals,
-            )
-            for r in rules.risk_rules
-        ),
-        break_glass_group=rules.break_glass_group,
-    )
-
-
-def opened_connections(rollout: RolloutRecord) -> list[OpenedConnection]:
-    """The connections the engine stored in the rollout's `risk` artifact.
-
-    Format: ``{"opened": [OpenedConnection.to_json(), ...]}``.
-    """
-    risk = rollout.risk
-    if not isinstance(risk, Mapping):
-        return []
-    return [OpenedConnection.from_json(item) for item in risk.get("opened") or ()]
-
-
-def author_identities(rollout: RolloutRecord) -> list[str]:
-    """Names, emails or logins of every author of the commits in the rollout.
-
-    The rollout's own `author`/`author_email`, plus ``plan["authors"]`` when
-    the engine records the authors of every commit since the previous one.
-    """
-    identities = [rollout.author, rollout.author_email]
-    if isinstance(rollout.plan, Mapping):
-        identities += [str(a) for a in rollout.plan.get("authors") or ()]
-    return identities
-
-
-# --- outcomes ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a request did, phrased for the person who sent it."""
-
-    message: str
-    rollout_id: str | None = None
-    environment: str | None = None
-    status: ApprovalStatus | None = None
-    quorum_reached: bool = False
-    """True for the one request whose approval moved the rollout to `approved`."""
-    repeated: bool = False
-    """True when the member had already decided on this stage: nothing new was recorded."""
-
-
-NotificationsFor = Callable[[RolloutRecord, str, Mapping[str, Any]], list[OutboxItem]]
-"""(rollout as it will be once the transition commits, `EventType` value, details) -> rows."""
+# Re-exported: the HTTP routes and the server context import these from here.
+__all__ = ["ApprovalStore", "ApprovalsService", "Outcome"]
 
 
 class ApprovalsService:

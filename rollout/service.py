@@ -31,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from rollout.approvals_service import ApprovalsService
+from rollout.cluster_ops import ClusterOps
 from rollout.config.schema import ClusterRef, Settings
 from rollout.core.lifecycle import State
 from rollout.digest_job import DigestTimer, ReviewDigestJob
@@ -53,7 +54,6 @@ from rollout.store import Store
 from rollout.store.records import OutboxItem, RolloutRecord
 from rollout.wiring import (
     ApprovalGate,
-    ClusterOps,
     WindowGateRules,
     announcer,
     git_for,

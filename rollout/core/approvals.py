@@ -2,7 +2,7 @@
 
 Nothing here reads a clock, a file or the network: `now` is a parameter and
 every input is a plain frozen dataclass. The glue that builds these from the
-configuration lives in :mod:`rollout.approvals_service`.
+configuration lives in :mod:`rollout.approval_rules`.
 
 Who may approve an environment:
   * the members listed in `members`, and the members of `groups`;

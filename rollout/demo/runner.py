@@ -35,6 +35,7 @@ import requests
 import uvicorn
 import yaml
 
+from rollout.cluster_ops import ClusterOps
 from rollout.config import load_config
 from rollout.config.schema import Settings
 from rollout.demo import scenario, world
@@ -48,7 +49,7 @@ from rollout.render import KUSTOMIZE_ENV
 from rollout.server.auth import hash_token, new_token
 from rollout.service import Service
 from rollout.store.records import RolloutRecord
-from rollout.wiring import ClusterOps, git_for
+from rollout.wiring import git_for
 
 TERMINAL = frozenset(
     {"done", "invalid", "staging_failed", "rejected", "superseded", "production_failed"}

@@ -1,0 +1,128 @@
+"""The announcer: a rollout event as the outbox rows of every subscribed channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from rollout.config.schema import Settings
+from rollout.core.approvals import ApprovalStatus
+from rollout.core.events import (
+    ApprovalSummary,
+    DiffSummary,
+    EventType,
+    RolloutEvent,
+    SmokeSummary,
+)
+from rollout.core.events import CommitInfo as EventCommit
+from rollout.core.events import Window as EventWindow
+from rollout.engine import Announcer
+from rollout.notify.outbox import build_outbox_items, channels_for
+from rollout.ports import Clock
+from rollout.store.records import OutboxItem as StoreOutboxItem
+from rollout.store.records import RolloutRecord
+
+
+def announcer(
+    settings: Settings,
+    clock: Clock,
+    approval_status: Callable[[RolloutRecord], ApprovalStatus | None] | None = None,
+) -> Announcer:
+    """Turn (rollout, event, details) into the outbox rows of every subscribed channel.
+
+    `approval_status` gives who approved and who is still needed (the Slack
+    buttons are drawn while someone is); without it, only the configured
+    requirement is known.
+    """
+
+    def announce(
+        rollout: RolloutRecord, event: str, details: Mapping[str, Any]
+    ) -> list[StoreOutboxItem]:
+        try:
+            kind = EventType(event)
+        except ValueError:
+            return []  # an internal event no channel subscribes to
+        env = settings.environment(rollout.environment)
+        scheduled = str(details.get("at", "")) if kind is EventType.PRODUCTION_SCHEDULED else ""
+        base = (settings.server.public_url or "").rstrip("/")
+        rollout_event = RolloutEvent(
+            type=kind,
+            occurred_at=clock(),
+            rollout_id=rollout.id,
+            environment=rollout.environment,
+            commit=EventCommit(rollout.commit_sha, rollout.author, rollout.message),
+            diff=_diff_summary(rollout.diff),
+            smoke=_smoke_summary(rollout.smoke, rollout.environment),
+            next_window=_window(scheduled),
+            approvals=_approvals(settings, rollout, kind, approval_status),
+            reason=rollout.reason or _text(details.get("summary")),
+            actor=_text(details.get("actor")),
+            url=f"{base}/api/v1/rollouts/{rollout.id}" if base else None,
+            sequence=scheduled or None,
+        )
+        channels = channels_for(kind, settings.notifications, env.notify)
+        return [
+            StoreOutboxItem(i.channel, i.event, i.idempotency_key, i.payload, i.rollout_id)
+            for i in build_outbox_items(rollout_event, channels)
+        ]
+
+    return announce
+
+
+def _approvals(
+    settings: Settings,
+    rollout: RolloutRecord,
+    kind: EventType,
+    approval_status: Callable[[RolloutRecord], ApprovalStatus | None] | None,
+) -> ApprovalSummary | None:
+    rules = settings.environment(rollout.environment).approvals
+    if rules is None:
+        return None
+    status = approval_status(rollout) if approval_status is not None else None
+    if status is not None:
+        pending = () if status.granted else (status.summary(),)
+        if rollout.state != "awaiting_approval":
+            pending = ()
+        return ApprovalSummary(status.required, status.approvers, pending)
+    if kind is not EventType.APPROVAL_REQUESTED:
+        return ApprovalSummary(rules.required)
+    who = ", ".join([*rules.members, *(f"group {g}" for g in rules.groups)]) or "the team"
+    return ApprovalSummary(rules.required, (), (f"{rules.required} approval(s) from {who}",))
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def _diff_summary(diff: Any) -> DiffSummary | None:
+    if not isinstance(diff, Mapping) or "opened" not in diff:
+        return None
+    opened, closed = diff.get("opened", ()), diff.get("closed", ())
+    return DiffSummary(
+        len(opened) if isinstance(opened, list) else int(opened),
+        len(closed) if isinstance(closed, list) else int(closed),
+        tuple(diff.get("riskiest", ())),
+    )
+
+
+def _smoke_summary(smoke: Any, environment: str) -> SmokeSummary | None:
+    entry = smoke.get(environment) if isinstance(smoke, Mapping) else None
+    if not isinstance(entry, Mapping):
+        return None
+    report = entry.get("report") or {}
+    counts = report.get("counts") or {}
+    failures = tuple(
+        f"{r.get('name')}: {r.get('message')}"
+        for r in report.get("results", ())
+        if r.get("outcome") in ("failed", "error")
+    )
+    passed = int(counts.get("passed", 0))
+    return SmokeSummary(passed, len(failures), failures)
+
+
+def _window(at: str) -> EventWindow | None:
+    if not at:
+        return None
+    start = datetime.fromisoformat(at)
+    return EventWindow(start, start + timedelta(minutes=30))

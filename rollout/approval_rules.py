@@ -1,0 +1,79 @@
+"""From the configuration and the stored rollout to the pure approval rules' inputs.
+
+:mod:`rollout.core.approvals` takes plain frozen dataclasses; these build them
+from the settings (the team roster, an environment's approval rules) and from
+what the engine recorded on a rollout (the connections it opens, its authors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rollout.config.schema import ApprovalRules, Team
+from rollout.core.approvals import (
+    OpenedConnection,
+    RiskRuleSpec,
+    Roster,
+    RosterMember,
+    Rules,
+)
+from rollout.store.records import RolloutRecord
+
+
+def roster_from_team(team: Team) -> Roster:
+    return Roster(
+        tuple(
+            RosterMember(
+                name=m.name,
+                groups=frozenset(m.groups),
+                slack_id=m.slack_id,
+                github=m.github,
+                email=m.email,
+            )
+            for m in team.members
+        )
+    )
+
+
+def rules_from_config(rules: ApprovalRules) -> Rules:
+    return Rules(
+        required=rules.required,
+        members=rules.members,
+        groups=rules.groups,
+        allow_self_approval=rules.allow_self_approval,
+        expires_after=rules.expires_after,
+        risk_rules=tuple(
+            RiskRuleSpec(
+                name=r.name,
+                when=r.when,
+                labels=dict(r.labels),
+                require_groups=dict(r.require_groups),
+                extra_approvals=r.extra_approvals,
+            )
+            for r in rules.risk_rules
+        ),
+        break_glass_group=rules.break_glass_group,
+    )
+
+
+def opened_connections(rollout: RolloutRecord) -> list[OpenedConnection]:
+    """The connections the engine stored in the rollout's `risk` artifact.
+
+    Format: ``{"opened": [OpenedConnection.to_json(), ...]}``.
+    """
+    risk = rollout.risk
+    if not isinstance(risk, Mapping):
+        return []
+    return [OpenedConnection.from_json(item) for item in risk.get("opened") or ()]
+
+
+def author_identities(rollout: RolloutRecord) -> list[str]:
+    """Names, emails or logins of every author of the commits in the rollout.
+
+    The rollout's own `author`/`author_email`, plus ``plan["authors"]`` when
+    the engine records the authors of every commit since the previous one.
+    """
+    identities = [rollout.author, rollout.author_email]
+    if isinstance(rollout.plan, Mapping):
+        identities += [str(a) for a in rollout.plan.get("authors") or ()]
+    return identities
