@@ -32,8 +32,10 @@ alone (conservatively: "may overlap" unless provably disjoint), when
   (b) the same for policies leaving (deleted or re-selected), with "not
       isolated afterwards by a policy of the new revision", and the one with
       rules having to leave in a later phase;
-  (c) in the NARROW phase, one update gains rules in a direction that another
-      (possibly overlapping) update loses.
+  (c) in the NARROW phase, one update gains rules in a direction where another
+      (possibly overlapping) update loses some. Re-selection counts: a policy
+      gains its rules on the pods and directions it newly selects, and loses
+      them on those it stops selecting.
 The property test tests/unit/apply/test_apply_order_keeps_connections.py checks
 this against the policy engine over generated revisions. Other kinds are
 ordered (phase 2) but not covered.
@@ -151,7 +153,7 @@ def order_writes(changes: list[Change], union_updates: bool) -> tuple[tuple[Step
         phases[phase].sort(key=lambda w: (w.change.action is not Action.CREATE, w.change.key))
     warnings = _overlap_warnings(arrivals, survivors, arriving=True)
     warnings += _overlap_warnings(departures, finals, arriving=False)
-    warnings += _narrow_phase_warnings(phases[Phase.NARROW])
+    warnings += _narrow_phase_warnings(phases[Phase.NARROW], phases[Phase.WIDEN])
     steps = tuple(Step(p, tuple(ws)) for p, ws in sorted(phases.items()) if ws)
     return steps, warnings
 
@@ -264,31 +266,51 @@ def _overlap_warnings(
     return warnings
 
 
-def _rule_changes(old: JSON, new: JSON) -> tuple[set[str], set[str]]:
-    """(directions where `new` allows something `old` did not, where it drops a rule)."""
+def _allowance_changes(old: JSON, new: JSON) -> tuple[set[str], set[str]]:
+    """(directions where some pod gains a rule when `old` becomes `new`, where some pod loses one).
+
+    Pods that `new` newly selects (or a direction it newly isolates) gain every
+    rule it has there, like a creation; pods it stops selecting lose every rule
+    `old` had, like a deletion. Conservative: "newly" unless provably not.
+    """
     gains, losses = set(), set()
     for d in ("Ingress", "Egress"):
         old_rules = _rules(old, d) if d in old["policyTypes"] else []
         new_rules = _rules(new, d) if d in new["policyTypes"] else []
-        if any(r not in old_rules for r in new_rules):
+        if new_rules and (
+            d not in old["policyTypes"]
+            or not selectors.contains(old["podSelector"], new["podSelector"])
+            or any(r not in old_rules for r in new_rules)
+        ):
             gains.add(d)
-        if any(r not in new_rules for r in old_rules):
+        if old_rules and (
+            d not in new["policyTypes"]
+            or not selectors.contains(new["podSelector"], old["podSelector"])
+            or any(r not in new_rules for r in old_rules)
+        ):
             losses.add(d)
     return gains, losses
 
 
-def _narrow_phase_warnings(writes: list[Write]) -> list[str]:
-    """NARROW writes that add rules (re-selecting updates) race with those that drop them."""
-    specs = [(w.change, *_np_specs(w.change)) for w in writes if w.change.live is not None]
+def _narrow_phase_warnings(narrow: list[Write], widen: list[Write]) -> list[str]:
+    """NARROW writes that add rules (re-selecting updates) race with those that drop them.
+
+    A union-updated policy enters NARROW as its interim (WIDEN) version, so that is
+    what its final version is compared with.
+    """
+    interims = {w.change.key: w.body["spec"] for w in widen if w.interim and w.body is not None}
+    specs = []
+    for w in narrow:
+        old, new = _np_specs(w.change)
+        if old is None or new is None:
+            continue
+        before = interims.get(w.change.key, old)
+        specs.append((w.change, before, new, *_allowance_changes(before, new)))
     warnings = []
-    for g, g_old, g_new in specs:
-        assert g_old is not None and g_new is not None
-        gains, _ = _rule_changes(g_old, g_new)
-        for lo, l_old, l_new in specs:
-            assert l_old is not None and l_new is not None
+    for g, _, g_new, gains, _ in specs:
+        for lo, l_old, _, _, losses in specs:
             if lo.key == g.key or lo.key.namespace != g.key.namespace:
                 continue
-            _, losses = _rule_changes(l_old, l_new)
             common = sorted(gains & losses)
             if common and not selectors.disjoint(g_new["podSelector"], l_old["podSelector"]):
                 warnings.append(
