@@ -1,0 +1,33 @@
+"""The pure benchmarks keep running as the code under them changes (tiny sizes).
+
+The figures themselves are reported in closing notes, never asserted here;
+the apiserver-backed benchmarks (apply, smoke, service) share their code
+paths with the integration tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["benchmarks/bench_policy_engine.py", "--pods", "200"],
+        ["benchmarks/bench_windows.py", "--members", "12", "--days", "3", "--repeat", "1"],
+    ],
+    ids=["policy-engine", "windows"],
+)
+def test_benchmark_runs_at_a_tiny_size(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "failed" not in done.stdout, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
