@@ -120,4 +120,3 @@ class StoreError(RolloutError):
 
 class NotificationError(RolloutError):
     exit_code = 10
-

@@ -2,7 +2,8 @@
 
 The engine (`rollout/engine.py`) drives rollouts only through these; the
 real implementations are built in `rollout/wiring.py` (`EnvironmentOps` on
-real clusters is `rollout/cluster_ops.py`), and tests may pass their own (for the clock, ids and randomness, always).
+real clusters is `rollout/cluster_ops.py`), and tests may pass their own
+(for the clock, ids and randomness, always).
 """
 
 from __future__ import annotations
