@@ -27,13 +27,15 @@ def command() -> None:
 def check(file: Path) -> None:
     """Validate FILE (default: $ROLLOUT_CONFIG, else ./rollout.yaml).
 
-    Prints a one-line summary, and a warning for each secret reference whose
-    environment variable or file is not available here (never a value).
+    Prints a one-line summary, a warning for approvals or windows set on the
+    first environment (applied automatically, so they never apply), and one
+    for each secret reference whose environment variable or file is not
+    available here (never a value).
     Exit 2 with one line per problem if the file is invalid.
     """
     settings = load_settings(file)
     click.echo(summary(file, settings))
-    for line in secret_warnings(settings):
+    for line in [*ignored_rules_warnings(settings), *secret_warnings(settings)]:
         click.echo(line, err=True)
 
 
@@ -45,6 +47,18 @@ def summary(file: Path, settings: Settings) -> str:
         f"ok: {file} ({environments} environment{'s' if environments != 1 else ''}: {names}; "
         f"{members} member{'s' if members != 1 else ''})"
     )
+
+
+def ignored_rules_warnings(settings: Settings) -> list[str]:
+    """The first environment is applied automatically: its approvals and windows never apply."""
+    first = settings.environments[0]
+    return [
+        f"warning: environments[0].{field}: {first.name} is the first environment, applied "
+        "automatically on every commit; its "
+        f"{field} are ignored (put them on a later environment)"
+        for field in ("approvals", "windows")
+        if getattr(first, field) is not None
+    ]
 
 
 def secret_warnings(settings: Settings) -> list[str]:

@@ -66,3 +66,23 @@ def test_singular_counts_read_naturally(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(cli, ["config", "check", str(path)])
     assert result.stdout == f"ok: {path} (1 environment: staging; 0 members)\n"
+
+
+def test_approvals_and_windows_on_the_first_environment_are_warned_about(tmp_path: Path) -> None:
+    path = tmp_path / "first.yaml"
+    path.write_text(
+        "repository: {path: /srv/policies}\n"
+        "team: {members: [{name: alice, timezone: UTC}]}\n"
+        "environments:\n"
+        "  - {name: staging, namespaces: [web], overlay: staging, approvals: {required: 1},\n"
+        "     windows: {explicit: [{kind: allow, schedule: '0 9 * * *', duration: 8h}]}}\n"
+        "  - {name: production, namespaces: [web], overlay: production}\n"
+    )
+    result = CliRunner().invoke(cli, ["config", "check", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: environments[0].{field}: staging is the first environment, applied "
+        f"automatically on every commit; its {field} are ignored (put them on a later environment)"
+        for field in ("approvals", "windows")
+    ]
