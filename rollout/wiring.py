@@ -6,8 +6,12 @@ The engine's operations on real clusters are in :mod:`rollout.cluster_ops`
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
+import os
+import shlex
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +19,7 @@ from typing import Any
 
 from rollout.announce import announcer
 from rollout.approvals_service import ApprovalsService
-from rollout.config.schema import Environment, Repository, Settings
+from rollout.config.schema import Environment, Repository, SecretRef, Settings
 from rollout.core.approvals import OpenedConnection
 from rollout.core.windows import GateRules, is_usable, next_usable_start
 from rollout.gitwatch import GitRepository
@@ -78,12 +82,24 @@ def git_for(repository: Repository, *, base_dir: Path | None = None) -> GitRepos
                 "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
             }
         )
-    if creds is not None and creds.ssh_key is not None and creds.ssh_key.file is not None:
-        env["GIT_SSH_COMMAND"] = f"ssh -i {creds.ssh_key.file} -o IdentitiesOnly=yes"
+    if creds is not None and creds.ssh_key is not None:
+        key = shlex.quote(str(_ssh_key_file(creds.ssh_key)))
+        env["GIT_SSH_COMMAND"] = f"ssh -i {key} -o IdentitiesOnly=yes"
     if repository.path is not None:
         path = repository.path if base_dir is None else base_dir / repository.path
         return GitRepository(path=path, env=env)
     return GitRepository(url=repository.url, env=env)
+
+
+def _ssh_key_file(ref: SecretRef) -> Path:
+    """ssh reads keys from files: an `{env}` key goes to a private file removed at exit."""
+    if ref.file is not None:
+        return ref.file
+    fd, name = tempfile.mkstemp(prefix="netpol-rollout-ssh-")  # created 0600
+    with os.fdopen(fd, "w") as key:
+        key.write(ref.resolve().rstrip("\n") + "\n")
+    atexit.register(Path(name).unlink, missing_ok=True)
+    return Path(name)
 
 
 def renderer() -> Renderer:

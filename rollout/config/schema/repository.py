@@ -31,7 +31,8 @@ class RepositoryCredentials(Strict):
     ssh_key: SecretRef | None = Field(
         default=None,
         description="SSH private key for `ssh://` and `git@host:path` URLs, used with "
-        "`ssh -i`. Only `{file: PATH}` is used; an `{env: ...}` reference is ignored.",
+        "`ssh -i`. An `{env: ...}` key is written to a private (0600) temporary file that is "
+        "removed when the process exits.",
     )
     username: str = Field(
         default="x-access-token",
