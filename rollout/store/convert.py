@@ -1,6 +1,13 @@
-"""ORM rows to the frozen records callers see (`rollout.store.records`)."""
+"""ORM rows to the frozen records callers see (`rollout.store.records`).
+
+Every record names its fields after the columns of its table, so one
+function copies any row into its record; a test checks each pair matches.
+"""
 
 from __future__ import annotations
+
+from dataclasses import fields
+from typing import TYPE_CHECKING, TypeVar
 
 from rollout.store.records import (
     ApprovalRecord,
@@ -19,94 +26,48 @@ from rollout.store.tables import (
     StageEventRow,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    Record = TypeVar("Record", bound=DataclassInstance)
+else:
+    Record = TypeVar("Record")
+
+# Which record each table's rows become.
+RECORD_OF_ROW: dict[type[object], type[object]] = {
+    RolloutRow: RolloutRecord,
+    StageEventRow: StageEvent,
+    ApprovalRow: ApprovalRecord,
+    OutboxRow: OutboxRecord,
+    DeploymentRow: DeploymentRecord,
+    ApiTokenRow: TokenRecord,
+}
+
+
+def to_record(record: type[Record], row: object) -> Record:
+    """The record of type `record` holding `row`'s column values."""
+    return record(**{f.name: getattr(row, f.name) for f in fields(record)})
+
 
 def rollout_record(row: RolloutRow) -> RolloutRecord:
-    return RolloutRecord(
-        id=row.id,
-        environment=row.environment,
-        commit_sha=row.commit_sha,
-        previous_sha=row.previous_sha,
-        author=row.author,
-        author_email=row.author_email,
-        message=row.message,
-        state=row.state,
-        reason=row.reason,
-        superseded_by=row.superseded_by,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        plan=row.plan,
-        diff=row.diff,
-        smoke=row.smoke,
-        lint=row.lint,
-        risk=row.risk,
-    )
+    return to_record(RolloutRecord, row)
 
 
 def event_record(row: StageEventRow) -> StageEvent:
-    return StageEvent(
-        id=row.id,
-        rollout_id=row.rollout_id,
-        environment=row.environment,
-        kind=row.kind,
-        actor=row.actor,
-        channel=row.channel,
-        request_id=row.request_id,
-        details=row.details,
-        at=row.at,
-    )
+    return to_record(StageEvent, row)
 
 
 def approval_record(row: ApprovalRow) -> ApprovalRecord:
-    return ApprovalRecord(
-        id=row.id,
-        rollout_id=row.rollout_id,
-        environment=row.environment,
-        commit_sha=row.commit_sha,
-        member=row.member,
-        channel=row.channel,
-        request_id=row.request_id,
-        decision=row.decision,
-        reason=row.reason,
-        at=row.at,
-        expires_at=row.expires_at,
-    )
+    return to_record(ApprovalRecord, row)
 
 
 def outbox_record(row: OutboxRow) -> OutboxRecord:
-    return OutboxRecord(
-        id=row.id,
-        rollout_id=row.rollout_id,
-        channel=row.channel,
-        event=row.event,
-        idempotency_key=row.idempotency_key,
-        payload=row.payload,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        external_ref=row.external_ref,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
-    )
+    return to_record(OutboxRecord, row)
 
 
 def deployment_record(row: DeploymentRow) -> DeploymentRecord:
-    return DeploymentRecord(
-        id=row.id,
-        environment=row.environment,
-        commit_sha=row.commit_sha,
-        content_hash=row.content_hash,
-        rollout_id=row.rollout_id,
-        applied_at=row.applied_at,
-        status=row.status,
-    )
+    return to_record(DeploymentRecord, row)
 
 
 def token_record(row: ApiTokenRow) -> TokenRecord:
-    return TokenRecord(
-        id=row.id,
-        member=row.member,
-        token_hash=row.token_hash,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-    )
+    return to_record(TokenRecord, row)
