@@ -296,53 +296,40 @@ class Analysis:
 
     def external_egress(self, class_index: int, port: int, protocol: str = "TCP") -> IPSet:
         """External addresses a class may open connections to on port/protocol."""
-        key = ("egress", self.egress_group_of[class_index], port, protocol)
-        found = self._external_cache.get(key)
-        if found is None:
-            found = self._external_cache[key] = self._external_egress(class_index, port, protocol)
-        return found
-
-    def _external_egress(self, class_index: int, port: int, protocol: str) -> IPSet:
-        group = self._egress_groups[self.egress_group_of[class_index]]
-        if not group.policies:
-            return ALL_ADDRESSES
-        if not any(self._reaches_outside[pi][1] for pi in group.policies):
-            return IPSet()
-        found = IPSet()
-        for pi in group.policies:
-            policy = self.model.policies[pi]
-            for rule in policy.egress:
-                if rule.ports is not None and not any(
-                    s.matches(port, protocol, ()) for s in rule.ports
-                ):
-                    continue
-                if rule.peers is None:
-                    return ALL_ADDRESSES
-                for peer in rule.peers:
-                    if peer.ip_block is not None:
-                        found = found | peer.ip_block.addresses
-        return found
+        return self._external(True, class_index, port, protocol)
 
     def external_ingress(self, class_index: int, port: int, protocol: str = "TCP") -> IPSet:
         """External addresses that may open connections to a class on port/protocol."""
-        key = ("ingress", self.ingress_group_of[class_index], port, protocol)
+        return self._external(False, class_index, port, protocol)
+
+    def _external(self, egress: bool, class_index: int, port: int, protocol: str) -> IPSet:
+        """Cached per policy group: classes in one group see the same addresses."""
+        group_index = (self.egress_group_of if egress else self.ingress_group_of)[class_index]
+        key = ("egress" if egress else "ingress", group_index, port, protocol)
         found = self._external_cache.get(key)
         if found is None:
-            found = self._external_cache[key] = self._external_ingress(class_index, port, protocol)
+            found = self._external_cache[key] = self._compute_external(
+                egress, class_index, group_index, port, protocol
+            )
         return found
 
-    def _external_ingress(self, class_index: int, port: int, protocol: str) -> IPSet:
-        group = self._ingress_groups[self.ingress_group_of[class_index]]
+    def _compute_external(
+        self, egress: bool, class_index: int, group_index: int, port: int, protocol: str
+    ) -> IPSet:
+        group = (self._egress_groups if egress else self._ingress_groups)[group_index]
         if not group.policies:
             return ALL_ADDRESSES
-        if not any(self._reaches_outside[pi][0] for pi in group.policies):
+        if not any(self._reaches_outside[pi][1 if egress else 0] for pi in group.policies):
             return IPSet()
-        dst_ports = self.classes[class_index].endpoint.ports
+        # Named ports resolve against the destination: our own ports for ingress;
+        # an external destination declares none.
+        named_ports = () if egress else self.classes[class_index].endpoint.ports
         found = IPSet()
         for pi in group.policies:
-            for rule in self.model.policies[pi].ingress:
+            policy = self.model.policies[pi]
+            for rule in policy.egress if egress else policy.ingress:
                 if rule.ports is not None and not any(
-                    s.matches(port, protocol, dst_ports) for s in rule.ports
+                    s.matches(port, protocol, named_ports) for s in rule.ports
                 ):
                     continue
                 if rule.peers is None:
