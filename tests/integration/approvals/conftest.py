@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +23,6 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-import uvicorn
 import yaml
 
 from rollout.config.schema import Settings
@@ -36,6 +33,7 @@ from rollout.server.context import GitHubIntegration, SlackIntegration
 from rollout.server.slack_routes import post_to_response_url
 from rollout.store import RolloutRecord, Store, open_store
 from tests.standins import Recorded, Reply, StandIn
+from tests.support.serving import serving
 
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -221,12 +219,6 @@ class Service:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START)
@@ -298,18 +290,6 @@ def service(
             pull_request_head=lambda _repo, number: pull_heads.get(number),
         ),
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    yield Service(f"http://127.0.0.1:{port}", store, clock, slack_hooks, pull_heads, pushes)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield Service(url, store, clock, slack_hooks, pull_heads, pushes)
     assert slack_hooks.violations == []
