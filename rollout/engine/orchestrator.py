@@ -1,19 +1,7 @@
-"""The orchestrator: carries each rollout through its states, one step at a time.
+"""The rollout engine's driver: detection, the driving loop and the step for each state.
 
-Every step is "do the idempotent effect, then compare-and-set the state with
-its notifications in one transaction". A crash between the two repeats the
-effect on restart (server-side apply of an unchanged revision writes
-nothing; smoke tests run again; outbox rows are de-duplicated by their
-idempotency key), so `kill -9` at any point converges.
-
-`rollout.environment` is where the rollout is: the first (staging)
-environment until it is verified there, then the gated environment it is
-waiting for, being applied to or verified in. Approvals are recorded against
-that environment (see `rollout.approvals_service`).
-
-The engine builds no adapters: the store, the environment operations, the
-window gate, the approval check, the scheduler and the announcer (which turns
-an event into outbox rows) are given to it.
+Transitions are recorded by `rollout.engine.transitions`; deployments and
+rollbacks by `rollout.engine.deployments`.
 """
 
 from __future__ import annotations
@@ -21,12 +9,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
 from rollout.config import Settings
 from rollout.core.lifecycle import ACTIVE, SUPERSEDABLE, State
+from rollout.engine.deployments import Deployments
+from rollout.engine.transitions import (
+    SYSTEM,
+    Announcer,
+    Progress,
+    TransitionHook,
+    Transitions,
+    stage_details,
+)
 from rollout.ports import (
     ApprovalCheck,
     Clock,
@@ -38,33 +34,13 @@ from rollout.ports import (
     WindowGate,
 )
 from rollout.store import Store
-from rollout.store.records import OutboxItem, RolloutRecord
+from rollout.store.records import RolloutRecord
 
-log = logging.getLogger(__name__)
+# The engine's one logger: see `rollout.engine.transitions`.
+log = logging.getLogger(__package__)
 
-Announcer = Callable[[RolloutRecord, str, Mapping[str, Any]], list[OutboxItem]]
-"""(rollout as it is after the transition, event type, details) -> outbox rows.
-
-Must be deterministic for one (rollout, event): the rows' idempotency keys
-make a repeated announcement (after a crash) a no-op."""
-
-TransitionHook = Callable[[RolloutRecord, RolloutRecord], None]
-"""Called with (before, after) once a transition committed (metrics)."""
-
-SYSTEM = "netpol-rollout"
 BREAK_GLASS = "window.break_glass"
-ROLLBACK_SKIPPED = "rollback.skipped"
 MAX_LISTED = 10_000
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What one call of `advance` did."""
-
-    rollout_id: str
-    moved: bool
-    state: str
-    waiting_for: str | None = None
 
 
 class RolloutEngine:
@@ -93,7 +69,8 @@ class RolloutEngine:
         self._announce = announce
         self._clock = clock
         self._fence = fence
-        self._on_transition = on_transition
+        self._transitions = Transitions(store, announce, on_transition)
+        self._deployments = Deployments(store, ops)
         self._environments = [env.name for env in settings.environments]
         self._lock = threading.RLock()
 
@@ -137,7 +114,7 @@ class RolloutEngine:
                 continue
             if self._environments.index(older.environment) > 1:
                 continue  # already reached production; only later gates remain
-            self._move(
+            self._transitions.move(
                 older,
                 State.SUPERSEDED,
                 "",
@@ -208,21 +185,25 @@ class RolloutEngine:
     def _validate(self, rollout: RolloutRecord) -> Progress:
         result = self._ops.validate(rollout.environment, rollout.commit_sha)
         if not result.ok:
-            return self._fail(rollout, State.INVALID, "rollout.validated", result)
-        return self._move(rollout, State.VALIDATED, "rollout.validated", details=_details(result))
+            return self._transitions.fail(rollout, State.INVALID, "rollout.validated", result)
+        return self._transitions.move(
+            rollout, State.VALIDATED, "rollout.validated", details=stage_details(result)
+        )
 
     def _apply_staging(self, rollout: RolloutRecord) -> Progress:
         env = rollout.environment
         result = self._ops.apply(env, rollout.commit_sha, rollout.id)
         if not result.ok:
-            self._rollback(rollout, env)
-            return self._fail(rollout, State.STAGING_FAILED, "staging.rolled_back", result)
-        self._record_deployment(rollout, env, result)
-        return self._move(
+            self._deployments.rollback(rollout, env)
+            return self._transitions.fail(
+                rollout, State.STAGING_FAILED, "staging.rolled_back", result
+            )
+        self._deployments.record(rollout, env, result)
+        return self._transitions.move(
             rollout,
             State.STAGING_APPLIED,
             "staging.applied",
-            details=_details(result),
+            details=stage_details(result),
             artifacts={"plan": {**_mapping(rollout.plan), "staging": dict(result.details)}},
         )
 
@@ -245,25 +226,27 @@ class RolloutEngine:
             rollout = self._store.set_artifacts(rollout.id, {"smoke": smoke})
         summary: dict[str, Any] = {"summary": result.summary, "environment": env}
         if result.ok:
-            return self._move(rollout, passed, "smoke.passed", details=summary)
+            return self._transitions.move(rollout, passed, "smoke.passed", details=summary)
         staging = failed == State.STAGING_FAILED
         if staging:
             self._store.enqueue(self._announce(rollout, "smoke.failed", summary))
         if self._settings.environment(env).smoke.rollback_on_failure:
-            self._rollback(rollout, env)
+            self._deployments.rollback(rollout, env)
             event = "staging.rolled_back" if staging else "production.failed"
         else:
             # The rollout still fails; the failing revision stays for inspection.
-            self._skip_rollback(rollout, env, result)
+            self._deployments.skip_rollback(rollout, env, result)
             summary["rollback"] = "skipped"
             # Staging: smoke.failed was the announcement; nothing was rolled back.
             event = "" if staging else "production.failed"
-        return self._move(rollout, failed, event, reason=result.summary, details=summary)
+        return self._transitions.move(
+            rollout, failed, event, reason=result.summary, details=summary
+        )
 
     def _request_approval(self, rollout: RolloutRecord) -> Progress:
         target = self._next_environment(rollout.environment)
         if target is None:
-            return self._move(rollout, State.DONE, "", details={"final": True})
+            return self._transitions.move(rollout, State.DONE, "", details={"final": True})
         analysis = self._ops.analyse(target, self._ops.deployed_sha(target), rollout.commit_sha)
         artifacts = {
             "diff": dict(analysis.diff),
@@ -271,7 +254,7 @@ class RolloutEngine:
             "risk": dict(analysis.risk),
         }
         if self._settings.environment(target).approvals is None:
-            return self._move(
+            return self._transitions.move(
                 rollout,
                 State.APPROVED,
                 "approval.granted",
@@ -279,7 +262,7 @@ class RolloutEngine:
                 environment=target,
                 artifacts=artifacts,
             )
-        return self._move(
+        return self._transitions.move(
             rollout,
             State.AWAITING_APPROVAL,
             "approval.requested",
@@ -294,7 +277,7 @@ class RolloutEngine:
         granted, why = self._approvals.granted(rollout.id, rollout.environment, self._clock())
         if not granted:
             return Progress(rollout.id, False, rollout.state, why)
-        return self._move(
+        return self._transitions.move(
             rollout,
             State.APPROVED,
             "approval.granted",
@@ -317,8 +300,10 @@ class RolloutEngine:
         self._scheduler.cancel(rollout.id)
         result = self._ops.apply(target, rollout.commit_sha, rollout.id)
         if not result.ok:
-            self._rollback(rollout, target)
-            return self._fail(rollout, State.PRODUCTION_FAILED, "production.failed", result)
+            self._deployments.rollback(rollout, target)
+            return self._transitions.fail(
+                rollout, State.PRODUCTION_FAILED, "production.failed", result
+            )
         return self._record_gated_apply(rollout, target, result)
 
     def _break_glass(self, rollout: RolloutRecord) -> bool:
@@ -328,9 +313,9 @@ class RolloutEngine:
     def _record_gated_apply(
         self, rollout: RolloutRecord, target: str, result: StageResult
     ) -> Progress:
-        self._record_deployment(rollout, target, result)
-        return self._move(
-            rollout, State.PRODUCTION_APPLIED, "production.applied", details=_details(result)
+        self._deployments.record(rollout, target, result)
+        return self._transitions.move(
+            rollout, State.PRODUCTION_APPLIED, "production.applied", details=stage_details(result)
         )
 
     def _schedule(self, rollout: RolloutRecord, target: str, now: datetime) -> Progress:
@@ -344,7 +329,7 @@ class RolloutEngine:
         plan = _mapping(rollout.plan)
         if State(rollout.state) == State.SCHEDULED and plan.get("scheduled_at") == at:
             return Progress(rollout.id, False, rollout.state, f"scheduled for {at}")
-        return self._move(
+        return self._transitions.move(
             rollout,
             State.SCHEDULED,
             "production.scheduled",
@@ -373,133 +358,6 @@ class RolloutEngine:
         index = self._environments.index(environment)
         return self._environments[index + 1] if index + 1 < len(self._environments) else None
 
-    def _record_deployment(self, rollout: RolloutRecord, env: str, result: StageResult) -> None:
-        last = self._store.last_deployment(env)
-        if (
-            last is not None
-            and last.rollout_id == rollout.id
-            and last.commit_sha == rollout.commit_sha
-        ):
-            return  # recorded before a crash
-        self._store.record_deployment(
-            env, rollout.commit_sha, _content_hash(result), rollout_id=rollout.id
-        )
-
-    def _rollback(self, rollout: RolloutRecord, environment: str) -> None:
-        """Put `environment` back on its last good revision before this rollout."""
-        to_sha: str | None = None
-        for deployment in self._store.deployments(environment):
-            if deployment.commit_sha == rollout.commit_sha:
-                if deployment.status == "applied":
-                    self._store.set_deployment_status(deployment.id, "rolled_back")
-                continue
-            if deployment.status == "applied":
-                to_sha = deployment.commit_sha
-                break
-        result = self._ops.rollback(environment, to_sha, rollout.id)
-        self._store.record_event(
-            "rollback",
-            actor=SYSTEM,
-            channel="system",
-            rollout_id=rollout.id,
-            environment=environment,
-            details={"to": to_sha, "ok": result.ok, "summary": result.summary},
-        )
-        if result.ok and to_sha is not None:
-            self._store.record_deployment(
-                environment, to_sha, _content_hash(result), rollout_id=rollout.id
-            )
-
-    def _skip_rollback(self, rollout: RolloutRecord, environment: str, result: StageResult) -> None:
-        """Audit that `environment` keeps the failing revision, as configured."""
-        self._store.record_event(
-            ROLLBACK_SKIPPED,
-            actor=SYSTEM,
-            channel="system",
-            rollout_id=rollout.id,
-            environment=environment,
-            details={
-                "why": f"rollback skipped: {environment} has smoke.rollback_on_failure: false",
-                "kept": rollout.commit_sha,
-                "summary": result.summary,
-            },
-        )
-
-    def _fail(
-        self, rollout: RolloutRecord, state: State, event: str, result: StageResult
-    ) -> Progress:
-        return self._move(rollout, state, event, reason=result.summary, details=_details(result))
-
-    def _move(
-        self,
-        rollout: RolloutRecord,
-        state: State,
-        event: str,
-        *,
-        reason: str | None = None,
-        details: Mapping[str, Any] | None = None,
-        environment: str | None = None,
-        superseded_by: str | None = None,
-        artifacts: Mapping[str, Any] | None = None,
-    ) -> Progress:
-        payload = dict(details or {})
-        outbox: list[OutboxItem] = []
-        if event:
-            # The announcer sees the rollout as it will be once the transition commits.
-            preview = _after(rollout, state, reason, environment, superseded_by, artifacts)
-            outbox = self._announce(preview, event, payload)
-        after = self._store.transition(
-            rollout.id,
-            [rollout.state],
-            state.value,
-            actor=SYSTEM,
-            channel="system",
-            reason=reason,
-            details=payload,
-            environment=environment,
-            superseded_by=superseded_by,
-            artifacts=artifacts,
-            outbox=outbox,
-        )
-        if after is None:  # someone else moved it first; nothing to do here
-            current = self._store.get_rollout(rollout.id)
-            return Progress(rollout.id, False, current.state if current else "unknown")
-        log.info(
-            "rollout %s: %s -> %s",
-            rollout.id,
-            rollout.state,
-            state.value,
-            extra={"rollout_id": rollout.id, "from": rollout.state, "to": state.value},
-        )
-        if self._on_transition is not None:
-            self._on_transition(rollout, after)
-        return Progress(rollout.id, True, after.state)
-
-
-def _after(
-    rollout: RolloutRecord,
-    state: State,
-    reason: str | None,
-    environment: str | None,
-    superseded_by: str | None,
-    artifacts: Mapping[str, Any] | None,
-) -> RolloutRecord:
-    changes: dict[str, Any] = {"state": state.value, "reason": reason, **dict(artifacts or {})}
-    if environment is not None:
-        changes["environment"] = environment
-    if superseded_by is not None:
-        changes["superseded_by"] = superseded_by
-    return replace(rollout, **changes)
-
 
 def _mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _details(result: StageResult) -> dict[str, Any]:
-    return {"summary": result.summary, **dict(result.details)}
-
-
-def _content_hash(result: StageResult) -> str:
-    value = result.details.get("content_hash", "")
-    return value if isinstance(value, str) else ""
