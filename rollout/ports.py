@@ -1,6 +1,6 @@
 """The seams between the engine and the world, as Protocols.
 
-The engine (`rollout/engine.py`) drives rollouts only through these; the
+The engine (`rollout/engine/`) drives rollouts only through these; the
 real implementations are built in `rollout/wiring.py` (`EnvironmentOps` on
 real clusters is `rollout/cluster_ops.py`), and tests may pass their own
 (for the clock, ids and randomness, always).
