@@ -76,22 +76,29 @@ def page(
     flash: tuple[str, str] | None = None,
     live_url: str | None = None,
     tz: ZoneInfo | None = None,
+    own_sign_in: bool = True,
 ) -> str:
-    """The whole document: skip link, navigation, sign-out, flash message, `body`."""
+    """The whole document: skip link, navigation, sign-out, flash message, `body`.
+
+    `own_sign_in=False` (behind an authenticating proxy): no sign-in link or
+    sign-out button, since the proxy signs people in and out.
+    """
     nav_items = [("rollouts", "/", "Rollouts"), ("windows", "/windows", "Windows")]
     nav = "".join(
         f'<li><a href="{esc(href)}"{" aria-current=page" if key == active else ""}>'
         f"{esc(label)}</a></li>"
         for key, href, label in nav_items
     )
-    if member is not None:
+    if member is not None and own_sign_in:
         who = (
             f'<form method="post" action="/logout" class="signout">{csrf_field(csrf)}'
             f"<span>Signed in as <strong>{esc(member)}</strong></span> "
             f'<button type="submit">Sign out</button></form>'
         )
+    elif member is not None:
+        who = f'<p class="signout">Signed in as <strong>{esc(member)}</strong></p>'
     else:
-        who = '<a href="/login">Sign in</a>'
+        who = '<a href="/login">Sign in</a>' if own_sign_in else ""
     message = ""
     if flash is not None:
         kind, text = flash

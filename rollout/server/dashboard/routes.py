@@ -92,7 +92,9 @@ def dashboard_router(ctx: ServerContext) -> APIRouter:
         flash = viewer.session.flash
         if flash is not None:  # shown once
             s = viewer.session
-            kept = signin.new_session(csrf=s.csrf, member=s.member, token_hash=s.token_hash)
+            kept = signin.new_session(
+                csrf=s.csrf, member=s.member, token_hash=s.token_hash, expires=s.expires
+            )
             viewer = Viewer(kept, viewer.member, viewer.via, True)
         html = page(
             title,
@@ -103,6 +105,7 @@ def dashboard_router(ctx: ServerContext) -> APIRouter:
             tz=zone_of(request),
             active=kw.get("active", ""),
             live_url=kw.get("live_url"),
+            own_sign_in=not signin.header,
         )
         return finish(request, viewer, HTMLResponse(html, status_code=status))
 
@@ -294,7 +297,7 @@ def dashboard_router(ctx: ServerContext) -> APIRouter:
             flash = ("error", exc.message)
         s = viewer.session
         session = signin.new_session(
-            csrf=s.csrf, member=s.member, token_hash=s.token_hash, flash=flash
+            csrf=s.csrf, member=s.member, token_hash=s.token_hash, flash=flash, expires=s.expires
         )
         after = Viewer(session, viewer.member, viewer.via, True)
         return finish(request, after, RedirectResponse(_safe_next(back), 303))

@@ -136,9 +136,16 @@ class SignIn:
         member: str | None = None,
         token_hash: str | None = None,
         flash: tuple[str, str] | None = None,
+        expires: int | None = None,
     ) -> Session:
-        """A session expiring SESSION_LIFETIME from now; a fresh CSRF nonce unless `csrf`."""
-        expires = int((self._clock() + SESSION_LIFETIME).timestamp())
+        """A session expiring SESSION_LIFETIME from now, or at `expires` (epoch seconds)
+        when it continues an earlier one; a fresh CSRF nonce unless `csrf`.
+
+        Re-issuing a session (to set or clear a flash) keeps its expiry, so the
+        lifetime counts from sign-in and activity never extends it.
+        """
+        if expires is None:
+            expires = int((self._clock() + SESSION_LIFETIME).timestamp())
         return Session(
             csrf=csrf or secrets.token_urlsafe(24),
             expires=expires,
@@ -194,10 +201,12 @@ class SignIn:
         secure = request.url.scheme == "https" or str(
             self._settings.server.public_url or ""
         ).startswith("https://")
+        # The browser may drop the cookie when the session ends; the server checks anyway.
+        left = max(0, session.expires - int(self._clock().timestamp()))
         response.set_cookie(
             COOKIE,
             self.codec.encode(session),
-            max_age=int(SESSION_LIFETIME.total_seconds()),
+            max_age=left,
             path="/",
             httponly=True,
             samesite="strict",

@@ -3,6 +3,8 @@
 Fixtures:
   dash      `Dashboard`: the service URL, its store and settable clock, helpers to
             seed rollouts and tokens
+  proxied   the same service in trusted-header mode (`server.trusted_user_header:
+            X-Forwarded-Email`), as behind an authenticating proxy; members have emails
   browser   Debian's /usr/bin/chromium driven by Playwright (never a downloaded browser)
   page      a fresh browser context and page (viewer timezone Europe/Berlin)
   signed_in a page signed in as alice through the login form
@@ -12,16 +14,20 @@ Screenshots go to artifacts/screenshots/ (gitignored) for people to look at.
 
 from __future__ import annotations
 
+import copy
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import uvicorn
 
 from rollout.config.schema import Settings
@@ -200,10 +206,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def dash(tmp_path: Path) -> Iterator[Dashboard]:
+PROXY_HEADER = "X-Forwarded-Email"
+PROXIED_CONFIG: dict[str, Any] = copy.deepcopy(CONFIG)
+PROXIED_CONFIG["server"] = {"trusted_user_header": PROXY_HEADER}
+for _member in PROXIED_CONFIG["team"]["members"]:
+    _member["email"] = f"{_member['name']}@example.com"
+
+
+@contextmanager
+def serve(tmp_path: Path, config: dict[str, Any]) -> Iterator[Dashboard]:
+    """The dashboard app for `config` under uvicorn in a thread, until the block ends."""
     clock = Clock(START)
-    settings = Settings.model_validate(CONFIG)
+    settings = Settings.model_validate(config)
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}", clock=clock)
     tokens = {"alice": "nrt_alice-" + "x" * 40, "bob": "nrt_bob-" + "y" * 40}
     for member, token in tokens.items():
@@ -224,6 +238,18 @@ def dash(tmp_path: Path) -> Iterator[Dashboard]:
     server.should_exit = True
     thread.join(timeout=10)
     store.close()
+
+
+@pytest.fixture
+def dash(tmp_path: Path) -> Iterator[Dashboard]:
+    with serve(tmp_path, CONFIG) as service:
+        yield service
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[Dashboard]:
+    with serve(tmp_path, PROXIED_CONFIG) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")
@@ -264,3 +290,28 @@ def signed_in(page: Any, dash: Dashboard) -> Any:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The synchronizer token in a page's forms."""
+    found = CSRF_FIELD.search(html)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def http_sign_in(dash: Dashboard, member: str = "alice") -> requests.Session:
+    """A `requests` session signed in as `member` through the login form, as a browser would."""
+    http = requests.Session()
+    form = http.get(f"{dash.url}/login", timeout=5)
+    answer = http.post(
+        f"{dash.url}/login",
+        data={"csrf_token": csrf_token(form.text), "token": dash.tokens[member], "next": "/"},
+        headers={"Origin": dash.url},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/"), answer.text
+    return http
