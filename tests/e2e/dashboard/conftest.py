@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import copy
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,13 +25,13 @@ from typing import Any
 
 import pytest
 import requests
-import uvicorn
 
 from rollout.config.schema import Settings
 from rollout.server.app import create_app
 from rollout.server.auth import hash_token
 from rollout.server.dashboard import dashboard_router
 from rollout.store import RolloutRecord, Store, open_store
+from tests.support.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -200,12 +197,6 @@ class Dashboard:
         return record.state
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 PROXY_HEADER = "X-Forwarded-Email"
 PROXIED_CONFIG: dict[str, Any] = copy.deepcopy(CONFIG)
 PROXIED_CONFIG["server"] = {"trusted_user_header": PROXY_HEADER}
@@ -223,21 +214,11 @@ def serve(tmp_path: Path, config: dict[str, Any]) -> Iterator[Dashboard]:
     for member, token in tokens.items():
         store.create_token(member, hash_token(token))
     app = create_app(settings, store, clock=clock, routers=[dashboard_router])
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield Dashboard(f"http://127.0.0.1:{port}", store, clock, tokens)
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    try:
+        with serving(app) as url:
+            yield Dashboard(url, store, clock, tokens)
+    finally:
+        store.close()
 
 
 @pytest.fixture
