@@ -66,7 +66,6 @@ Clock = Callable[[], datetime]
 DIGEST_SENT = "digest.sent"
 RETRY_DELAY = timedelta(minutes=5)
 FAILED_STATES = frozenset({State.STAGING_FAILED.value, State.PRODUCTION_FAILED.value})
-_HISTORY = 100_000  # audit events / rollouts read back; far above a month's worth
 
 # Re-exported: the pure parts live in rollout.core.digest.
 __all__ = [
@@ -117,7 +116,8 @@ class ReviewDigestJob:
 
     def _sent_periods(self) -> list[tuple[datetime, datetime]]:
         periods = []
-        for event in self._store.events(kinds=[DIGEST_SENT], limit=_HISTORY):
+        # One event per period sent: reading them all stays small.
+        for event in self._store.events(kinds=[DIGEST_SENT], limit=None):
             try:
                 start = datetime.fromisoformat(str(event.details["start"]))
                 end = datetime.fromisoformat(str(event.details["end"]))
@@ -173,19 +173,16 @@ class ReviewDigestJob:
 
     def history(self, start: datetime, end: datetime) -> tuple[list[str], list[str], int, int]:
         """(opened, closed, rollouts, rollbacks) from the store for [start, end)."""
-
-        def within(at: datetime) -> bool:
-            return start <= at < end
-
-        rollouts = [r for r in self._store.list_rollouts(limit=_HISTORY) if within(r.created_at)]
+        store = self._store  # filters the period in SQL: all of it, and only it, is read
+        rollouts = store.list_rollouts(since=start, until=end, limit=None)
         rolled_back = {
             e.rollout_id
-            for e in self._store.events(kinds=["rollback"], limit=_HISTORY)
-            if within(e.at) and e.rollout_id is not None
+            for e in store.events(kinds=["rollback"], since=start, until=end, limit=None)
+            if e.rollout_id is not None
         }
         reached: dict[str, None] = {}
-        for event in self._store.events(kinds=["state.changed"], limit=_HISTORY):
-            if not within(event.at) or event.rollout_id is None:
+        for event in store.events(kinds=["state.changed"], since=start, until=end, limit=None):
+            if event.rollout_id is None:
                 continue
             to_state = event.details.get("to")
             if to_state == State.PRODUCTION_APPLIED.value:

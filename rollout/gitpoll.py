@@ -16,16 +16,20 @@ newest supersede the others. Commits elsewhere are ignored.
   exponential backoff; the loop never dies.
 
 `run()` polls every `poll_interval`, or at once when `trigger()` is called
-(the GitHub push webhook calls `on_push`).
+(the GitHub push webhook calls `on_push`). A push that reaches a replica which
+does not lead (its fence is down) is recorded as a `git.push` event instead;
+the leader's loop looks for new ones every `push_check` seconds (one small
+indexed query) and polls when it finds one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from rollout.config.schema import Repository
@@ -37,7 +41,12 @@ log = logging.getLogger(__name__)
 SEEN = "git.seen"
 FORCE_PUSH = "git.force_push"
 ERROR = "git.error"
+PUSH = "git.push"
 MAX_BACKOFF = timedelta(minutes=10)
+PUSH_CHECK = 1.0  # seconds between the leader's looks for pushes relayed by followers
+# Pushes recorded this long before the leader's now still count: the replicas'
+# clocks may disagree (the newest id, not the time, tells what is new).
+PUSH_LOOKBACK = timedelta(minutes=10)
 
 
 class CommitLike(Protocol):
@@ -64,6 +73,8 @@ class WatchedRepository(Protocol):
 
 class EventLike(Protocol):
     @property
+    def id(self) -> int: ...
+    @property
     def details(self) -> Mapping[str, Any]: ...
 
 
@@ -77,6 +88,7 @@ class SeenStore(Protocol):
         environment: str | None = None,
         kinds: Collection[str] | None = None,
         limit: int = 200,
+        since: datetime | None = None,
     ) -> Sequence[EventLike]: ...
 
     def record_event(
@@ -107,6 +119,8 @@ class GitPoller:
         *,
         on_error: Callable[[str], None] = lambda _msg: None,
         fence: Callable[[], bool] = lambda: True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        push_check: float = PUSH_CHECK,
     ) -> None:
         self._git = git
         self._branch = repository.branch
@@ -116,6 +130,9 @@ class GitPoller:
         self._on_commit = on_commit
         self._on_error = on_error
         self._fence = fence
+        self._clock = clock
+        self._push_check = push_check
+        self._last_push: int | None = None  # id of the newest `git.push` event acted on
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,10 +146,42 @@ class GitPoller:
         self._wake.set()
 
     def on_push(self, payload: Mapping[str, Any]) -> None:
-        """A verified GitHub `push` delivery: poll now if it is our branch."""
+        """A verified GitHub `push` delivery: poll now if it is our branch.
+
+        Where the fence is down (a follower), the push is recorded as a
+        `git.push` event for the leader to pick up; if the store cannot take
+        it, the leader's next regular poll still does (logged, not raised).
+        """
         ref = payload.get("ref")
-        if ref in (None, f"refs/heads/{self._branch}"):
+        if ref not in (None, f"refs/heads/{self._branch}"):
+            return
+        if self._fence():
             self.trigger()
+            return
+        try:
+            self._record(PUSH, {"sha": payload.get("after"), "ref": ref})
+        except RolloutError as exc:
+            log.warning("push not relayed to the leader (its next poll takes it): %s", exc.message)
+
+    def _newest_push(self) -> int | None:
+        since = self._clock() - PUSH_LOOKBACK
+        found = self._store.events(kinds=[PUSH], since=since, limit=1)
+        return found[-1].id if found else None
+
+    def _pushed_elsewhere(self) -> bool:
+        """True once per `git.push` event recorded since the last look (by a follower)."""
+        try:
+            newest = self._newest_push()
+        except RolloutError as exc:  # the store is away: the regular poll still comes
+            log.debug("looking for relayed pushes failed: %s", exc.message)
+            return False
+        except Exception:  # a bug must not kill the watcher
+            log.exception("looking for relayed pushes crashed")
+            return False
+        if newest is None or newest == self._last_push:
+            return False
+        self._last_push = newest
+        return True
 
     # --- one poll -------------------------------------------------------------------
 
@@ -232,6 +281,8 @@ class GitPoller:
         return min(max(self._interval, 1.0) * backoff, MAX_BACKOFF.total_seconds())
 
     def run(self) -> None:
+        # Pushes relayed before this start are covered by the first poll.
+        self._pushed_elsewhere()
         while not self._stop.is_set():
             if self._fence():
                 try:
@@ -240,8 +291,19 @@ class GitPoller:
                     log.exception("git poll crashed; retrying at the next interval")
                     self._failures += 1
                     self._on_error("internal error")
-            self._wake.wait(self.next_delay())
+            self._wait(self.next_delay())
             self._wake.clear()
+
+    def _wait(self, delay: float) -> None:
+        """Sleep `delay` seconds, less if triggered, stopped, or a follower relayed a push."""
+        deadline = time.monotonic() + delay
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wake.wait(min(left, self._push_check)):
+                return
+            if self._fence() and self._pushed_elsewhere():
+                log.info("a push relayed by another replica: polling now")
+                return
 
     def start(self) -> None:
         self._stop.clear()

@@ -219,6 +219,7 @@ class Service:
             self._detected,
             on_error=lambda _msg: self.metrics.git_poll_errors.inc(),
             fence=self.is_leader,
+            clock=clock,
         )
         self.digest = DigestTimer(
             ReviewDigestJob(settings, self.store, self._git, clock=clock),
@@ -250,9 +251,9 @@ class Service:
         )
 
     def _on_push(self, payload: Mapping[str, Any]) -> None:
-        # Only the leader polls; elsewhere the leader's next poll picks the push up.
-        if self.is_leader():
-            self.poller.on_push(payload)
+        # The leader polls at once; a follower records the push and the leader's
+        # poller notices it within a second (its fence is `is_leader`).
+        self.poller.on_push(payload)
 
     def _detected(self, commit: Commit, previous: str | None) -> None:
         self.engine.detect(commit, previous)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from rollout.errors import StoreError
-from rollout.store.base import StoreBase, check_channel, checked_artifacts, rowcount, state_list
+from rollout.store.base import (
+    StoreBase,
+    check_channel,
+    checked_artifacts,
+    rowcount,
+    state_list,
+    utc,
+)
 from rollout.store.convert import event_record, rollout_record
 from rollout.store.records import JsonValue, OutboxItem, RolloutRecord, StageEvent
 from rollout.store.tables import RolloutRow, StageEventRow
@@ -94,11 +102,16 @@ class Rollouts(StoreBase):
         self,
         environment: str | None = None,
         states: Collection[str] | None = None,
-        limit: int = 50,
+        limit: int | None = 50,
         *,
         commit_sha: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[RolloutRecord]:
-        """Newest first."""
+        """Newest first; at most `limit` (None: all) created in [`since`, `until`).
+
+        Raises ValueError for a naive `since` or `until` (pass aware UTC).
+        """
         query = select(RolloutRow)
         if environment is not None:
             query = query.where(RolloutRow.environment == environment)
@@ -106,6 +119,10 @@ class Rollouts(StoreBase):
             query = query.where(RolloutRow.state.in_(state_list(states)))
         if commit_sha is not None:
             query = query.where(RolloutRow.commit_sha == commit_sha)
+        if since is not None:
+            query = query.where(RolloutRow.created_at >= utc(since))
+        if until is not None:
+            query = query.where(RolloutRow.created_at < utc(until))
         query = query.order_by(RolloutRow.created_at.desc(), RolloutRow.id.desc()).limit(limit)
         with self._read() as session:
             return [rollout_record(row) for row in session.scalars(query)]
@@ -237,9 +254,15 @@ class Rollouts(StoreBase):
         rollout_id: str | None = None,
         environment: str | None = None,
         kinds: Collection[str] | None = None,
-        limit: int = 200,
+        limit: int | None = 200,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[StageEvent]:
-        """Oldest first (the order things happened)."""
+        """Oldest first (the order things happened): the newest `limit` (None: all).
+
+        `since` and `until` keep the events recorded in [`since`, `until`);
+        ValueError for a naive one (pass aware UTC).
+        """
         query = select(StageEventRow)
         if rollout_id is not None:
             query = query.where(StageEventRow.rollout_id == rollout_id)
@@ -247,6 +270,10 @@ class Rollouts(StoreBase):
             query = query.where(StageEventRow.environment == environment)
         if kinds is not None:
             query = query.where(StageEventRow.kind.in_(list(kinds)))
+        if since is not None:
+            query = query.where(StageEventRow.at >= utc(since))
+        if until is not None:
+            query = query.where(StageEventRow.at < utc(until))
         query = query.order_by(StageEventRow.id.desc()).limit(limit)
         with self._read() as session:
             return [event_record(row) for row in reversed(list(session.scalars(query)))]
