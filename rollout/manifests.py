@@ -36,6 +36,7 @@ __all__ = [
     "manifest_files",
     "relative_name",
     "split_origins",
+    "yaml_document",
 ]
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -137,13 +138,41 @@ def documents(
                     )
                 yield obj, line
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        mark = _mark(exc)
         at_line = mark.line + 1 if mark is not None else None
         where = f"{source}:{at_line}" if at_line is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise error(f"{where}: YAML does not parse: {problem}", file=source, line=at_line) from exc
+        raise error(
+            f"{where}: YAML does not parse: {_problem(exc)}", file=source, line=at_line
+        ) from exc
     finally:
         loader.dispose()
+
+
+def yaml_document(text: str, source: str, *, error: ErrorClass) -> Any:
+    """The single document of a settings-like file (rollout.yaml, smoke-tests.yaml).
+
+    Invalid YAML raises `error` as `SOURCE:LINE:COLUMN: not valid YAML: ...`.
+    """
+    try:
+        # Small files: the pure-Python loader, whose messages are the clearer.
+        return yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = _mark(exc)
+        if mark is None:
+            raise error(f"{source}: not valid YAML: {_problem(exc)}", file=source) from exc
+        raise error(
+            f"{source}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {_problem(exc)}",
+            file=source,
+            line=mark.line + 1,
+        ) from exc
+
+
+def _mark(exc: yaml.YAMLError) -> Any:
+    return getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    return getattr(exc, "problem", None) or str(exc)
 
 
 def _flattened(doc: Any) -> list[Any]:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import yaml
 
 from rollout.config.schema import Settings
 from rollout.errors import ConfigError
+from rollout.manifests import yaml_document
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -33,13 +33,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> S
         raise ConfigError(f"{file}: no such configuration file") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{file}{where}: not valid YAML: {problem}") from exc
+    raw = yaml_document(text, str(file), error=ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, got {_kind(raw)}")
     problems: list[str] = []

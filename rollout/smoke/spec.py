@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rollout.config.loader import describe_errors
 from rollout.config.schema import DnsLabel, Duration
 from rollout.errors import ValidationError
+from rollout.manifests import yaml_document
 
 BUILTIN_DNS = "dns"
 BUILTIN_CANARY = "cni-canary"
@@ -232,12 +232,7 @@ def load_smoke_file(path: Path) -> SmokeFile:
         return SmokeFile()
     except OSError as exc:
         raise ValidationError(f"{path}: cannot be read: {exc.strerror}") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise ValidationError(f"{path.name}{where}: not valid YAML: {exc}") from exc
+    raw = yaml_document(text, path.name, error=ValidationError)
     return parse_smoke_file(raw, path.name)
 
 
