@@ -46,9 +46,7 @@ from rollout.notify.channels import build_channels
 from rollout.ports import Clock, Commit
 from rollout.scheduler import JobScheduler
 from rollout.server.app import create_app
-from rollout.server.context import GitHubIntegration
 from rollout.server.dashboard import dashboard_router
-from rollout.server.github_routes import github_pull_request_head
 from rollout.server.ops_routes import ops_router_factory
 from rollout.store import Store
 from rollout.store.records import OutboxItem, RolloutRecord
@@ -234,21 +232,11 @@ class Service:
             self.store,
             clock=clock,
             approvals=self.approvals,
-            github=self._github(),
+            on_push=self._on_push,
             routers=[ops_router_factory(self.readiness, self.metrics.registry), dashboard_router],
         )
 
     # --- wiring callbacks ---------------------------------------------------------------
-
-    def _github(self) -> GitHubIntegration | None:
-        github = self.settings.notifications.github
-        if github is None or github.webhook_secret is None:
-            return None
-        return GitHubIntegration(
-            webhook_secret=github.webhook_secret.resolve(),
-            on_push=self._on_push,
-            pull_request_head=github_pull_request_head(github.api_url, github.token.resolve()),
-        )
 
     def _on_push(self, payload: Mapping[str, Any]) -> None:
         # The leader polls at once; a follower records the push and the leader's

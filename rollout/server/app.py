@@ -1,8 +1,7 @@
 """The app factory: one FastAPI app from settings, a store and the services.
 
     app = create_app(settings, store, clock=clock)
-    app = create_app(settings, store, clock=clock, github=GitHubIntegration(
-        secret, on_push=watcher.on_push, pull_request_head=...), routers=[more])
+    app = create_app(settings, store, clock=clock, on_push=watcher.on_push, routers=[more])
 
 Routers live in their own modules and are built from a `ServerContext`;
 later services add theirs through `routers=` (or `app.include_router`) and
@@ -37,6 +36,7 @@ from rollout.server.api_routes import api_router
 from rollout.server.context import (
     Clock,
     GitHubIntegration,
+    PushHandler,
     ServerContext,
     ServerStore,
     SlackIntegration,
@@ -62,6 +62,7 @@ def create_app(
     approvals: ApprovalsService | None = None,
     slack: SlackIntegration | None = None,
     github: GitHubIntegration | None = None,
+    on_push: PushHandler | None = None,
     routers: Iterable[Callable[[ServerContext], APIRouter]] = (),
     extras: Mapping[str, Any] | None = None,
 ) -> FastAPI:
@@ -71,7 +72,8 @@ def create_app(
     resolved now, so a missing secret fails at start-up with ConfigError);
     a channel without a secret has no routes. Given ones lacking a Slack
     `open_view` or a GitHub `reply` get them from the configuration too
-    (bot-token mode; a GitHub token). `routers` are factories called with
+    (bot-token mode; a GitHub token). `on_push` receives verified GitHub push
+    events of the configured integration. `routers` are factories called with
     the shared context, mounted after the built-in ones.
     """
     context = ServerContext(
@@ -80,7 +82,7 @@ def create_app(
         approvals=approvals or ApprovalsService(settings, store, clock),
         clock=clock,
         slack=_with_view_opener(slack, settings) if slack else _slack_from(settings),
-        github=_with_reply(github, settings) if github else _github_from(settings),
+        github=_with_reply(github, settings) if github else _github_from(settings, on_push),
         extras=dict(extras or {}),
     )
     app = FastAPI(
@@ -129,13 +131,14 @@ def _with_view_opener(integration: SlackIntegration, settings: Settings) -> Slac
     return replace(integration, open_view=opener)
 
 
-def _github_from(settings: Settings) -> GitHubIntegration | None:
+def _github_from(settings: Settings, on_push: PushHandler | None) -> GitHubIntegration | None:
     github = settings.notifications.github
     if github is None or github.webhook_secret is None:
         return None
     return _with_reply(
         GitHubIntegration(
             webhook_secret=github.webhook_secret.resolve(),
+            on_push=on_push,
             pull_request_head=github_pull_request_head(github.api_url, github.token.resolve()),
         ),
         settings,
