@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.options import DEFAULT_CONFIG, config_option, load_settings
 from rollout.core.objects import Manifest
@@ -341,6 +342,11 @@ def diff_cmd(
         output, report.diff_text
     )
     click.echo(formatter(result))
+    report_to_actions(
+        "policy diff",
+        report.diff_markdown(result),
+        {"opened": len(result.opened), "closed": len(result.closed)},
+    )
 
 
 @command.command(name="lint")
@@ -374,5 +380,12 @@ def lint_cmd(
         click.echo(report.findings_sarif(findings, __version__))
     else:
         click.echo(report.findings_text(findings))
-    if any(f.severity == "error" for f in findings):
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    report_to_actions(
+        "policy lint",
+        report.findings_markdown(findings),
+        {"errors": errors, "warnings": warnings, "clean": not findings},
+    )
+    if errors:
         sys.exit(1)

@@ -205,6 +205,22 @@ def findings_text(findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
+def findings_markdown(findings: Sequence[Finding]) -> str:
+    """A table for job summaries and pull-request comments."""
+    if not findings:
+        return "**No findings.**\n"
+    rows = [
+        f"| {f.severity} | `{f.id}` | `{f.object}` | {f.origin or ''} | {f.message} |"
+        for f in findings
+    ]
+    return (
+        "\n".join(
+            ["| severity | rule | object | where | message |", "|---|---|---|---|---|", *rows]
+        )
+        + "\n"
+    )
+
+
 def findings_json(findings: Sequence[Finding]) -> str:
     return json.dumps(
         {

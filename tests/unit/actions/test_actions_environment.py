@@ -221,3 +221,33 @@ def test_real_subprocess_in_a_simulated_runner(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.startswith("::error file=rollout.yaml,title=rollout%3A ConfigError::")
     assert proc.stderr.startswith("error: rollout.yaml:")
+
+
+def test_policy_lint_and_diff_report_to_the_job(runner_env: dict[str, Path]) -> None:
+    policy = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: allow-web, namespace: shop}\n"
+        "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+        "  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]\n"
+    )
+    pods = "".join(
+        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {app}, namespace: shop, "
+        f"labels: {{app: {app}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+        for app in ("web", "api", "db")
+    )
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+    for folder, content in (("old", ""), ("new", policy)):
+        Path(folder).mkdir()
+        Path(folder, "objects.yaml").write_text(namespace + pods + content)
+
+    lint = CliRunner().invoke(cli, ["policy", "lint", "new"])
+    diff = CliRunner().invoke(cli, ["policy", "diff", "old", "new", "--port", "80/TCP"])
+
+    assert diff.exit_code == 0, diff.output
+    summary = runner_env["summary"].read_text()
+    assert "### rollout policy lint" in summary and "| severity | rule |" in summary
+    assert "### rollout policy diff" in summary
+    outputs = parse_outputs(runner_env["output"].read_text())
+    assert outputs["command"] == "policy diff"
+    assert int(outputs["closed"]) > 0 and outputs["opened"] == "0"
+    assert lint.exit_code in (0, 1)
