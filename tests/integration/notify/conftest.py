@@ -83,26 +83,20 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
-    server = SlackStandIn()
-    server.start()
-    yield server
-    server.stop()
+    with SlackStandIn() as server:
+        yield server
 
 
 @pytest.fixture
 def github() -> Iterator[GitHubStandIn]:
-    server = GitHubStandIn()
-    server.start()
-    yield server
-    server.stop()
+    with GitHubStandIn() as server:
+        yield server
 
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
-    server.start()
-    yield server
-    server.stop()
+    with WebhookReceiver() as server:
+        yield server
 
 
 @pytest.fixture
