@@ -9,6 +9,7 @@ files, talks to a cluster or looks at the clock.
     explain(model, "shop/web", "shop/db", 5432, "TCP") -> Explanation   # .lines(), per-side reasons
     connectivity_diff(old_model, new_model, ports=None) -> ConnectivityDiff  # .opened, .closed
     lint(model, managed_namespaces=None) -> list[Finding]                    # NP001..NP014
+    group_workloads(model.endpoints) -> WorkloadIndex   # pods -> Deployments, StatefulSets, ...
 
 External addresses are endpoints with an empty namespace and a CIDR as name
 (`load_cluster(objects, externals=["8.8.8.8"])`); a diff always reports
@@ -24,6 +25,7 @@ from rollout.policy.explain import Explanation, explain
 from rollout.policy.lint import RULES as LINT_RULES
 from rollout.policy.lint import Finding, lint
 from rollout.policy.model import ClusterModel, Endpoint, Namespace, Policy, Service, load_cluster
+from rollout.policy.workloads import Workload, WorkloadIndex, group_workloads
 
 __all__ = [
     "LINT_RULES",
@@ -37,9 +39,12 @@ __all__ = [
     "Namespace",
     "Policy",
     "Service",
+    "Workload",
+    "WorkloadIndex",
     "analyze",
     "connectivity_diff",
     "explain",
+    "group_workloads",
     "lint",
     "load_cluster",
 ]

@@ -46,6 +46,7 @@ class Endpoint:
     host_network: bool = False
     annotations: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""
+    owner: tuple[str, str] | None = None  # (kind, name) of the controlling ownerReference
 
     @property
     def key(self) -> str:
@@ -327,7 +328,27 @@ def _parse_endpoint(obj: Mapping[str, Any], kind: str, origin: str) -> Endpoint:
         bool(spec.get("hostNetwork", False)),
         _str_map(meta.get("annotations"), f"{ref}: metadata.annotations"),
         origin,
+        _controller(meta.get("ownerReferences"), ref),
     )
+
+
+def _controller(raw: Any, ref: str) -> tuple[str, str] | None:
+    """(kind, name) of the controlling owner: the one marked `controller`, else the first."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise PolicyError(f"{ref}: metadata.ownerReferences: expected a list")
+    owners = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not all(
+            isinstance(item.get(k), str) and item.get(k) for k in ("kind", "name")
+        ):
+            raise PolicyError(
+                f"{ref}: metadata.ownerReferences[{i}]: expected a mapping with kind and name"
+            )
+        owners.append((bool(item.get("controller")), str(item["kind"]), str(item["name"])))
+    chosen = next((o for o in owners if o[0]), owners[0] if owners else None)
+    return None if chosen is None else (chosen[1], chosen[2])
 
 
 def _parse_service(obj: Mapping[str, Any], origin: str) -> Service:

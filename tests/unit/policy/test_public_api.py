@@ -16,9 +16,12 @@ def test_public_api_is_pinned() -> None:
         "Namespace",
         "Policy",
         "Service",
+        "Workload",
+        "WorkloadIndex",
         "analyze",
         "connectivity_diff",
         "explain",
+        "group_workloads",
         "lint",
         "load_cluster",
     }
