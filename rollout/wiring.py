@@ -22,15 +22,16 @@ from rollout.approvals_service import ApprovalsService
 from rollout.config.schema import Environment, Repository, SecretRef, Settings
 from rollout.core.approvals import OpenedConnection
 from rollout.core.windows import GateRules, is_usable, next_usable_start
+from rollout.findings import findings_to_json
 from rollout.gitwatch import GitRepository
 from rollout.kube.apply import KubeCluster
 from rollout.kube.client import KubeClient, api_client_for
 from rollout.kube.snapshot import read_snapshot
 from rollout.kube.state import StateConfigMap
+from rollout.manifests import split_origins
 from rollout.policy import (
     Connection,
     ConnectivityDiff,
-    Finding,
     connectivity_diff,
     lint,
     load_cluster,
@@ -140,7 +141,8 @@ def change_analysis(
 ) -> ChangeAnalysis:
     """Connectivity diff, lint and the opened connections risk rules look at."""
     diff = connectivity_change(live, old, new)
-    after = load_cluster(live + [dict(m.obj) for m in new.manifests])
+    objects, origins = split_origins(new.manifests)
+    after = load_cluster(live + objects, origins=[f"cluster {env.name}"] * len(live) + origins)
     opened = [_opened(c).to_json() for c in diff.opened]
     findings = lint(after, env.namespaces)
     return ChangeAnalysis(
@@ -151,7 +153,7 @@ def change_analysis(
             "riskiest": [f"+ {_describe(c)}" for c in diff.opened[:10]]
             + [f"- {_describe(c)}" for c in diff.closed[:10]],
         },
-        lint={"findings": [_finding(f) for f in findings]},
+        lint=findings_to_json(findings),
         risk={"opened": opened},
     )
 
@@ -177,10 +179,6 @@ def _opened(c: Connection) -> OpenedConnection:
         protocol=c.protocol,
         policies=tuple(c.policies),
     )
-
-
-def _finding(f: Finding) -> dict[str, Any]:
-    return {"severity": f.severity, "code": f.id, "message": f.message, "location": f.object}
 
 
 class WindowGateRules:

@@ -14,15 +14,16 @@ clusters) and sends the result; everything it decides is decided here:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from rollout.core.changes import Action, Plan
 from rollout.core.cron import CronSchedule, parse_cron
-from rollout.core.events import DriftItem, LintFinding, ReviewDigest
+from rollout.core.events import DriftItem, ReviewDigest
 from rollout.core.objects import NAMESPACE, ObjectKey
+from rollout.findings import LintFinding
 
 __all__ = [
     "DEFAULT_PERIOD",
@@ -31,7 +32,6 @@ __all__ = [
     "SELECTS_NOTHING",
     "DigestSchedule",
     "EnvironmentReview",
-    "LintResult",
     "assemble_digest",
     "connection_line",
     "digest_period",
@@ -57,22 +57,6 @@ class DigestSchedule(Protocol):
 
     @property
     def timezone(self) -> str: ...  # an IANA timezone name
-
-
-class LintResult(Protocol):
-    """One lint finding (`rollout.policy.Finding`), as the digest reads it."""
-
-    @property
-    def object(self) -> str: ...  # NetworkPolicy/ns/name or Namespace/name
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def severity(self) -> str: ...
-
-    @property
-    def message(self) -> str: ...
 
 
 # --- when ------------------------------------------------------------------------------
@@ -128,7 +112,7 @@ class EnvironmentReview:
     """What one environment's cluster shows: its lint findings and its drift."""
 
     environment: str
-    findings: tuple[LintResult, ...]
+    findings: tuple[LintFinding, ...]
     drift: tuple[DriftItem, ...] = ()
 
 
@@ -157,7 +141,7 @@ def assemble_digest(
     """
     baseline: dict[str, list[str]] = {}
     nothing: dict[str, list[str]] = {}
-    findings: dict[tuple[str, str, str, str], list[str]] = {}
+    findings: dict[LintFinding, list[str]] = {}
     for review in reviews:
         env = review.environment
         for f in review.findings:
@@ -167,18 +151,13 @@ def assemble_digest(
                     baseline[namespace].append(env)
             if f.id == SELECTS_NOTHING:
                 nothing.setdefault(_policy_name(f.object), []).append(env)
-            where = findings.setdefault((f.severity, f.id, f.message, f.object), [])
+            where = findings.setdefault(replace(f, related=(), environments=()), [])
             if env not in where:
                 where.append(env)
     count = len(reviews)
     lint_findings = tuple(
-        LintFinding(
-            severity,
-            code,
-            message,
-            location if len(envs) == count else f"{location} ({', '.join(envs)})",
-        )
-        for (severity, code, message, location), envs in findings.items()
+        f if len(envs) == count else replace(f, environments=tuple(envs))
+        for f, envs in findings.items()
     )
     return ReviewDigest(
         period_start=start,

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from rollout.findings import LintFinding, findings_from_json
+
 SCHEMA_VERSION = 1
 
 
@@ -95,14 +97,6 @@ class Window:
 
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class LintFinding:
-    severity: str
-    code: str
-    message: str
-    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,15 +210,7 @@ def digest_to_json(digest: ReviewDigest) -> dict[str, Any]:
         "namespaces_without_baseline": list(digest.namespaces_without_baseline),
         "lint": {
             "by_severity": digest.findings_by_severity(),
-            "findings": [
-                {
-                    "severity": f.severity,
-                    "code": f.code,
-                    "message": f.message,
-                    "location": f.location,
-                }
-                for f in digest.lint_findings
-            ],
+            "findings": [f.to_json() for f in digest.lint_findings],
         },
         "policies_selecting_nothing": list(digest.policies_selecting_nothing),
         "connectivity": {
@@ -242,10 +228,7 @@ def digest_from_json(data: Mapping[str, Any]) -> ReviewDigest:
         period_start=_parse_ts(data["period"]["start"]),
         period_end=_parse_ts(data["period"]["end"]),
         namespaces_without_baseline=tuple(data.get("namespaces_without_baseline", ())),
-        lint_findings=tuple(
-            LintFinding(f["severity"], f["code"], f["message"], f.get("location", ""))
-            for f in data.get("lint", {}).get("findings", ())
-        ),
+        lint_findings=findings_from_json(data.get("lint")),
         policies_selecting_nothing=tuple(data.get("policies_selecting_nothing", ())),
         connectivity_opened=tuple(data.get("connectivity", {}).get("opened", ())),
         connectivity_closed=tuple(data.get("connectivity", {}).get("closed", ())),

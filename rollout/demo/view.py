@@ -22,6 +22,7 @@ from rich.text import Text
 
 from rollout.demo.receiver import Delivery
 from rollout.demo.scenario import Change
+from rollout.findings import findings_from_json
 from rollout.smoke.results import report_from_dict, to_table
 from rollout.store.records import StageEvent
 
@@ -181,7 +182,7 @@ class DemoView:
             )
         if not rows:
             table.add_row("", "[dim](no connection changes between existing workloads)[/]")
-        findings = lint.get("findings", []) if isinstance(lint, Mapping) else []
+        findings = findings_from_json(lint)
         if findings:
             table.caption = f"lint: {len(findings)} finding(s) in the new revision"
         self.console.print(table)

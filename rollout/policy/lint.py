@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rollout.findings import LintFinding as Finding
 from rollout.policy.evaluate import Analysis
-from rollout.policy.lint_checks import CHECKS, RULES, Finding, LintContext
+from rollout.policy.lint_checks import CHECKS, RULES, LintContext
 from rollout.policy.model import LINT_IGNORE_ANNOTATION, MANAGED_LABEL, ClusterModel, Policy
 
 __all__ = ["RULES", "Finding", "lint"]

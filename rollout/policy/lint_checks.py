@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from rollout.findings import LintFinding as Finding
 from rollout.policy.classes import iter_bits
 from rollout.policy.evaluate import Analysis
 from rollout.policy.ipset import PRIVATE_V4, IPBlock, IPSet
@@ -30,21 +31,6 @@ RULES: dict[str, tuple[str, str]] = {
     "NP013": (ERROR, "policy in a namespace that does not exist"),
     "NP014": (WARNING, "ipBlock covers pod or Service addresses"),
 }
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Finding:
-    object: str  # NetworkPolicy/ns/name or Namespace/name
-    id: str
-    severity: str
-    message: str
-    path: str = ""
-    origin: str = ""
-    related: tuple[str, ...] = ()  # objects whose lint-ignore annotation also applies
-
-    @property
-    def title(self) -> str:
-        return RULES[self.id][1]
 
 
 @dataclass

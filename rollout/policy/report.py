@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from rollout.findings import findings_to_json
 from rollout.policy.diff import Connection, ConnectivityDiff
 from rollout.policy.evaluate import Analysis, PortKey
 from rollout.policy.explain import Explanation
@@ -222,22 +223,7 @@ def findings_markdown(findings: Sequence[Finding]) -> str:
 
 
 def findings_json(findings: Sequence[Finding]) -> str:
-    return json.dumps(
-        {
-            "findings": [
-                {
-                    "id": f.id,
-                    "severity": f.severity,
-                    "object": f.object,
-                    "message": f.message,
-                    "path": f.path,
-                    "origin": f.origin,
-                }
-                for f in findings
-            ]
-        },
-        indent=2,
-    )
+    return json.dumps(findings_to_json(findings), indent=2)
 
 
 def findings_sarif(findings: Sequence[Finding], tool_version: str = "0") -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rollout.core.lifecycle import State, predecessors
+from rollout.findings import findings_from_json
 from rollout.server.context import ServerContext
 from rollout.server.dashboard.diff_graph import connections, diff_table, graph_svg
 from rollout.server.dashboard.markup import csrf_field, esc, short_sha, state_badge, table, when
@@ -40,19 +41,17 @@ def _timeline(ctx: ServerContext, rollout: RolloutRecord, tz: ZoneInfo) -> str:
 
 
 def _lint(lint: Any) -> str:
-    findings = lint.get("findings") if isinstance(lint, Mapping) else None
-    if not isinstance(findings, Sequence) or isinstance(findings, str):
+    if not isinstance(lint, Mapping) or "findings" not in lint:
         return '<p class="empty">No lint findings recorded.</p>'
     rows = [
         [
-            f'<span class="sev sev-{esc(f.get("severity"))}">{esc(f.get("severity"))}</span>',
-            f"<code>{esc(f.get('id'))}</code>",
-            f"<code>{esc(f.get('object'))}</code>",
-            esc(f.get("message")),
-            esc(f.get("origin") or f.get("path") or ""),
+            f'<span class="sev sev-{esc(f.severity)}">{esc(f.severity)}</span>',
+            f"<code>{esc(f.id)}</code>",
+            f"<code>{esc(f.object)}</code>",
+            esc(f.message),
+            esc(f.origin or f.path),
         ]
-        for f in findings
-        if isinstance(f, Mapping)
+        for f in findings_from_json(lint)
     ]
     return table("Lint findings", ["severity", "rule", "object", "message", "where"], rows)
 

@@ -223,7 +223,7 @@ def test_digest_gathers_from_store_and_cluster_and_is_enqueued_once(world: World
         assert (digest.period_start, digest.period_end) == (START, END)
         assert digest.namespaces_without_baseline == (world.open_ns,)
         assert digest.policies_selecting_nothing == (f"{world.guarded}/ghost",)
-        codes = {(f.code, f.location) for f in digest.lint_findings}
+        codes = {(f.id, f.object) for f in digest.lint_findings}
         assert ("NP001", f"Namespace/{world.open_ns}") in codes
         assert ("NP002", f"Namespace/{world.open_ns}") in codes
         assert ("NP005", f"NetworkPolicy/{world.guarded}/ghost") in codes

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from rollout.config.schema import Notifications
-from rollout.core.events import DriftItem, LintFinding, ReviewDigest
+from rollout.core.events import DriftItem, ReviewDigest
+from rollout.findings import LintFinding
 from rollout.notify import digest_event
 from rollout.notify.digest import digest_markdown
 from rollout.notify.outbox import channels_for
@@ -26,11 +27,11 @@ DIGEST = ReviewDigest(
     period_end=datetime(2026, 3, 1, tzinfo=UTC),
     namespaces_without_baseline=("reporting", "sandbox"),
     lint_findings=(
-        LintFinding("warning", "NP012", "egress to 0.0.0.0/0", "payments/egress-all.yaml:7"),
+        LintFinding("NetworkPolicy/payments/egress-all", "NP009", "warning", "egress to 0.0.0.0/0"),
         LintFinding(
-            "error", "NP001", "named port 'http' matches no container", "web/allow.yaml:12"
+            "NetworkPolicy/web/allow", "NP007", "warning", "named port 'http' matches no container"
         ),
-        LintFinding("warning", "NP020", "no DNS egress", "batch/deny.yaml:3"),
+        LintFinding("NetworkPolicy/batch/deny", "NP003", "error", "no DNS egress"),
     ),
     policies_selecting_nothing=("legacy/allow-old-cron",),
     connectivity_opened=("payments/api -> ledger/db TCP 5432",),

@@ -160,9 +160,9 @@ def test_findings_in_only_some_environments_name_them() -> None:
     )
     assert digest.namespaces_without_baseline == ("sandbox", "shop (staging)")
     assert digest.policies_selecting_nothing == ("shop/ghost (staging)",)
-    assert [f.location for f in digest.lint_findings] == [
-        "Namespace/sandbox",
-        "Namespace/shop (staging)",
-        "NetworkPolicy/shop/ghost (staging)",
+    assert [(f.object, f.environments) for f in digest.lint_findings] == [
+        ("Namespace/sandbox", ()),
+        ("Namespace/shop", ("staging",)),
+        ("NetworkPolicy/shop/ghost", ("staging",)),
     ]
     assert (digest.rollouts, digest.rollbacks) == (3, 1)
