@@ -389,3 +389,9 @@ def lint_cmd(
     )
     if errors:
         sys.exit(1)
+
+
+# Registered here so `rollout policy` lists it; the module loads its adapters lazily.
+from rollout.cli.policy_replay import replay_cmd  # noqa: E402
+
+command.add_command(replay_cmd)

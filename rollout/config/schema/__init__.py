@@ -25,6 +25,7 @@ from rollout.config.schema.notifications import (
     SlackSettings,
     WebhookSettings,
 )
+from rollout.config.schema.observed_flows import ObservedFlows
 from rollout.config.schema.repository import Repository, RepositoryCredentials
 from rollout.config.schema.service import Server, Store
 from rollout.config.schema.settings import Settings
@@ -74,6 +75,7 @@ __all__ = [
     "HttpUrl",
     "Member",
     "Notifications",
+    "ObservedFlows",
     "OverlapRule",
     "Repository",
     "RepositoryCredentials",

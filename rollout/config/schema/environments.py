@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from rollout.config.schema.approvals import ApprovalRules
+from rollout.config.schema.observed_flows import ObservedFlows
 from rollout.config.schema.smoke import SmokeSettings
 from rollout.config.schema.types import DnsLabel, Duration, Strict
 from rollout.config.schema.windows import WindowRules
@@ -118,6 +119,11 @@ class Environment(Strict):
         default=None,
         description="When applies may run; none: at any time. Ignored by the service for "
         "the first environment.",
+    )
+    observed_flows: ObservedFlows | None = Field(
+        default=None,
+        description="Observed traffic to replay against each change before it is applied "
+        "here; none: no replay.",
     )
     notify: tuple[str, ...] | None = Field(
         default=None,
