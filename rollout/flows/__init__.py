@@ -17,7 +17,8 @@ from rollout.flows.neutral import parse_neutral
 from rollout.flows.records import FlowRecord, ObservedEndpoint
 from rollout.flows.replay import ReplayedFlow, ReplayResult, Verdict, replay
 from rollout.flows.report import cut_sentence, replay_summary
-from rollout.flows.resolve import PodDirectory, Unresolved, Workload
+from rollout.flows.resolve import PodDirectory, Unresolved
+from rollout.policy.workloads import Workload
 
 __all__ = [
     "FlowAggregator",

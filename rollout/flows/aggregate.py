@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rollout.flows.records import FlowRecord, ObservedEndpoint
-from rollout.flows.resolve import PodDirectory, Unresolved, Workload
+from rollout.flows.resolve import PodDirectory, Unresolved, describe, order
+from rollout.policy.workloads import Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class ObservedFlow:
 
     def describe(self) -> str:
         return (
-            f"{self.source.describe()} -> {self.destination.describe()} {self.port}/{self.protocol}"
+            f"{describe(self.source)} -> {describe(self.destination)} {self.port}/{self.protocol}"
         )
 
 
@@ -129,7 +130,7 @@ class FlowAggregator:
         if not isinstance(src, Unresolved):
             side, bad, peer = "destination", dst, src
         assert isinstance(bad, Unresolved)
-        peer_text = peer.endpoint if isinstance(peer, Unresolved) else peer[0].describe()
+        peer_text = peer.endpoint if isinstance(peer, Unresolved) else describe(peer[0])
         key = (side, bad.endpoint, bad.reason, peer_text, record.port, record.protocol)
         entry = self._unresolved.get(key)
         if entry is None:
@@ -144,7 +145,9 @@ class FlowAggregator:
             ObservedFlow(k[0], k[1], k[2], k[3], *v)  # type: ignore[arg-type]
             for k, v in self._flows.items()
         ]
-        flows.sort(key=lambda f: (-f.count, f.source, f.destination, f.port, f.protocol))
+        flows.sort(
+            key=lambda f: (-f.count, order(f.source), order(f.destination), f.port, f.protocol)
+        )
         unresolved = [
             UnresolvedFlow(*k, *v)  # type: ignore[arg-type]
             for k, v in self._unresolved.items()

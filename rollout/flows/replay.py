@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 
 from rollout.flows.aggregate import ObservedFlow
 from rollout.flows.records import ObservedEndpoint
-from rollout.flows.resolve import Workload
+from rollout.flows.resolve import describe
 from rollout.policy import Analysis, ClusterModel, Endpoint, Namespace, analyze
 from rollout.policy.ipset import IPSet
 from rollout.policy.model import NAME_LABEL
+from rollout.policy.workloads import Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,9 @@ class Verdict:
     def denied_by(self, flow: ObservedFlow) -> str:
         sides = []
         if not self.egress_allows:
-            sides.append(f"egress of {flow.source.describe()}")
+            sides.append(f"egress of {describe(flow.source)}")
         if not self.ingress_allows:
-            sides.append(f"ingress of {flow.destination.describe()}")
+            sides.append(f"ingress of {describe(flow.destination)}")
         return " and ".join(sides)
 
 
@@ -136,12 +137,12 @@ class _Revision:
         if not flow.source.is_external:
             key = self.placed.get(flow.source)
             if key is None:
-                return f"{flow.source.describe()} is unknown to the revision and has no labels"
+                return f"{describe(flow.source)} is unknown to the revision and has no labels"
             src = self.index[key]
         if not flow.destination.is_external:
             key = self.placed.get(flow.destination)
             if key is None:
-                return f"{flow.destination.describe()} is unknown to the revision and has no labels"
+                return f"{describe(flow.destination)} is unknown to the revision and has no labels"
             dst = self.index[key]
         port, proto = flow.port, flow.protocol
         if src is not None and dst is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from rollout.flows.aggregate import Observed
 from rollout.flows.replay import ReplayedFlow, ReplayResult
+from rollout.flows.resolve import describe
 
 CSV_FIELDS = (
     "change",
@@ -35,9 +36,9 @@ def _when(at: datetime) -> str:
 def flow_json(item: ReplayedFlow) -> dict[str, Any]:
     flow = item.flow
     return {
-        "source": flow.source.describe(),
+        "source": describe(flow.source),
         "source_kind": flow.source.kind,
-        "destination": flow.destination.describe(),
+        "destination": describe(flow.destination),
         "destination_kind": flow.destination.kind,
         "port": flow.port,
         "protocol": flow.protocol,

@@ -12,7 +12,6 @@ owner is gone is reported as unresolvable rather than pinned on the new pod.
 from __future__ import annotations
 
 import ipaddress
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,26 +19,20 @@ from datetime import datetime
 from typing import Any
 
 from rollout.flows.records import ObservedEndpoint
+from rollout.policy.model import EXTERNAL_KIND, Endpoint
+from rollout.policy.workloads import Workload, workload_of_endpoint
 
-EXTERNAL = "External"
+EXTERNAL = EXTERNAL_KIND
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
-_CRONJOB_JOB = re.compile(r"^(?P<cronjob>.+)-\d{8,}$")  # CronJob jobs: NAME-<minutes>
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Workload:
-    """The unit flows are aggregated by: a workload, a bare pod, or an external address."""
+def describe(workload: Workload) -> str:
+    """`namespace/name`, or the address of an external peer."""
+    return workload.name if workload.is_external else f"{workload.namespace}/{workload.name}"
 
-    namespace: str  # "" for external addresses
-    name: str  # the IP for external addresses
-    kind: str
 
-    @property
-    def is_external(self) -> bool:
-        return self.kind == EXTERNAL
-
-    def describe(self) -> str:
-        return self.name if self.is_external else f"{self.namespace}/{self.name}"
+def order(workload: Workload) -> tuple[str, str, str]:
+    return (workload.namespace, workload.name, workload.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,26 +52,23 @@ class _Pod:
     created: datetime | None
 
 
-def workload_of(pod: Mapping[str, Any]) -> tuple[str, str]:
-    """(kind, name) of the workload owning a Pod object, or ("Pod", its name)."""
+def workload_of(pod: Mapping[str, Any]) -> Workload:
+    """The workload owning a Pod object (the policy engine's grouping), or the pod itself."""
     meta = pod.get("metadata") or {}
-    name = str(meta.get("name") or "")
-    labels = meta.get("labels") or {}
+    owner = None
     for ref in meta.get("ownerReferences") or ():
-        if not isinstance(ref, Mapping) or ref.get("controller") is False:
-            continue
-        kind, owner = str(ref.get("kind") or ""), str(ref.get("name") or "")
-        if kind == "ReplicaSet":
-            suffix = f"-{labels.get('pod-template-hash', '')}"
-            if owner.endswith(suffix) and len(suffix) > 1:
-                return "Deployment", owner.removesuffix(suffix)
-        if kind == "Job":
-            match = _CRONJOB_JOB.match(owner)
-            if match:
-                return "CronJob", match["cronjob"]
-        if kind and owner:
-            return kind, owner
-    return "Pod", name
+        if isinstance(ref, Mapping) and ref.get("kind") and ref.get("name"):
+            owner = (str(ref["kind"]), str(ref["name"]))
+            if ref.get("controller"):
+                break
+    endpoint = Endpoint(
+        str(meta.get("namespace") or "default"),
+        str(meta.get("name") or ""),
+        "Pod",
+        {str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
+        owner=owner,
+    )
+    return workload_of_endpoint(endpoint)
 
 
 class PodDirectory:
@@ -130,7 +120,6 @@ class PodDirectory:
     def _pod(obj: Mapping[str, Any]) -> _Pod:
         meta = obj.get("metadata") or {}
         ns = str(meta.get("namespace") or "default")
-        kind, name = workload_of(obj)
         raw_created = meta.get("creationTimestamp")
         created = None
         if isinstance(raw_created, datetime):
@@ -141,7 +130,7 @@ class PodDirectory:
             except ValueError:
                 created = None
         labels = tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items()))
-        return _Pod(ns, str(meta.get("name")), Workload(ns, name, kind), labels, created)
+        return _Pod(ns, str(meta.get("name")), workload_of(obj), labels, created)
 
     def epoch(self, ip: str, when: datetime) -> int:
         """Which owner of `ip` was current at `when` (0: before any known owner)."""

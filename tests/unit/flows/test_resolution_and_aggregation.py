@@ -7,6 +7,7 @@ from typing import Any
 
 from rollout.flows import FlowAggregator, FlowRecord, ObservedEndpoint, PodDirectory
 from rollout.flows.resolve import workload_of
+from rollout.policy.workloads import Workload
 
 T0 = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
@@ -37,19 +38,12 @@ def record(
     return FlowRecord(at, src, dst, port, "TCP", count)
 
 
-def test_owner_references_name_the_workload() -> None:
-    assert workload_of(pod("a", "web-5d-x", "1.1.1.1", T0, **rs_owned("web-5d", "5d", {}))) == (
-        "Deployment",
-        "web",
+def test_snapshot_pods_group_into_workloads_as_the_policy_engine_groups_them() -> None:
+    web = pod("a", "web-5d-x", "1.1.1.1", T0, **rs_owned("web-5d", "5d", {}))
+    assert workload_of(web) == Workload("a", "web", "Deployment")
+    assert workload_of({"metadata": {"namespace": "a", "name": "solo"}}) == Workload(
+        "a", "solo", "Pod"
     )
-    job = {
-        "metadata": {
-            "name": "r-28512-x",
-            "ownerReferences": [{"kind": "Job", "name": "report-28512000", "controller": True}],
-        }
-    }
-    assert workload_of(job) == ("CronJob", "report")
-    assert workload_of({"metadata": {"name": "solo"}}) == ("Pod", "solo")
 
 
 def test_an_ip_resolves_to_the_pod_that_held_it_when_the_flow_was_seen() -> None:
