@@ -159,7 +159,7 @@ def change_analysis(
 
 
 def _describe(c: Connection) -> str:
-    return f"{c.from_ns}/{c.from_name} -> {c.to_ns}/{c.to_name} {c.protocol}/{c.port}"
+    return f"{c.from_ns}/{c.from_name} -> {c.to_ns}/{c.to_name} {c.protocol}/{c.ports_text}"
 
 
 def _opened(c: Connection) -> OpenedConnection:
@@ -175,7 +175,7 @@ def _opened(c: Connection) -> OpenedConnection:
         else dict(c.to_labels_or_external),
         cross_namespace=bool(c.cross_namespace),
         external_cidr=external,
-        port=str(c.port),
+        port=None if c.ports_text == "all" else c.ports_text,
         protocol=c.protocol,
         policies=tuple(c.policies),
     )

@@ -3,7 +3,10 @@
 Both revisions are analysed over the same endpoints (those present in both,
 taken with their attributes from each revision) and a common partition into
 classes, so rows compare bit for bit. Only classes whose egress or ingress
-side changed are re-examined. Egress to and ingress from addresses outside
+side changed are re-examined. Every port of every protocol is compared, as
+ranges on which both revisions' verdicts are constant, so a change on a
+port no policy names (a range tightened from 8443-8450 to 8443-8446) shows
+as the range it affects (8447-8450). Egress to and ingress from addresses outside
 the cluster are compared as address sets and reported as external peers
 (`0.0.0.0/0` style CIDRs), which is what "widens egress to external
 addresses" risk rules look at.
@@ -18,6 +21,7 @@ from rollout.policy.evaluate import Analysis, PortKey, iter_bits
 from rollout.policy.ipset import IPSet
 from rollout.policy.matching import rule_allows
 from rollout.policy.model import ClusterModel, Endpoint
+from rollout.policy.port_ranges import PortRange, port_segments, range_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,16 @@ class Connection:
     policies: tuple[str, ...]
     to_namespace_labels: Mapping[str, str] = field(default_factory=dict)
     external_except: tuple[str, ...] = ()  # carved out of the external CIDR peer
+    end_port: int | None = None  # the last port of the range `port`..`end_port`
+
+    @property
+    def last_port(self) -> int:
+        return self.port if self.end_port is None else self.end_port
+
+    @property
+    def ports_text(self) -> str:
+        """`5432`, `8447-8450` or `all` (every port of the protocol)."""
+        return range_text(self.port, self.last_port)
 
     @property
     def cross_namespace(self) -> bool:
@@ -69,7 +83,7 @@ class Connection:
 class ConnectivityDiff:
     opened: list[Connection]
     closed: list[Connection]
-    ports: list[PortKey]
+    ports: list[tuple[int, int, str]]  # the compared (first, last, protocol) ranges
     added_endpoints: list[str] = field(default_factory=list)
     removed_endpoints: list[str] = field(default_factory=list)
 
@@ -81,7 +95,7 @@ class ConnectivityDiff:
         """Connections of `opened`/`closed` keyed by (source, destination namespace, port)."""
         out: dict[tuple[str, str, str], list[Connection]] = {}
         for c in getattr(self, which):
-            key = (c.source, c.to_ns or "external", f"{c.port}/{c.protocol}")
+            key = (c.source, c.to_ns or "external", f"{c.ports_text}/{c.protocol}")
             out.setdefault(key, []).append(c)
         return out
 
@@ -95,7 +109,11 @@ def connectivity_diff(
 ) -> ConnectivityDiff:
     """Connections opened and closed from `old_model` to `new_model`.
 
-    `ports` defaults to every port either revision's policies or containers name.
+    By default every port of every protocol is compared, as the ranges on
+    which both revisions' verdicts are constant (see `port_ranges`); a
+    connection then covers a port range (`port`..`end_port`), adjacent
+    ranges with the same change and policies joined. `ports` restricts the
+    comparison to those single ports.
     """
     new_keys = {ep.key for ep in new_model.endpoints}
     old_keys = {ep.key for ep in old_model.endpoints}
@@ -118,29 +136,83 @@ def connectivity_diff(
             endpoints=old_eps,
             discriminators=new.class_of,
         )
-    if ports is None:
-        ports = sorted(set(old.default_ports()) | set(new.default_ports()))
+    ranges: list[PortRange] = (
+        port_segments(old_model, new_model)
+        if ports is None
+        else [(proto, port, port) for port, proto in ports]
+    )
+    changes: dict[_ChangeKey, list[_Span]] = {}
+    for proto, first, last in ranges:
+        _diff_port(old, new, proto, first, last, changes)
+        _diff_external(old, new, proto, first, last, changes)
     opened: list[Connection] = []
     closed: list[Connection] = []
-    for port, proto in ports:
-        _diff_port(old, new, port, proto, opened, closed)
-        _diff_external(old, new, port, proto, opened, closed)
+    for key, spans in _merged(changes):
+        (opened if key[0] else closed).extend(_expand(new, key, spans))
     return ConnectivityDiff(
         opened,
         closed,
-        list(ports),
+        [(first, last, proto) for proto, first, last in ranges],
         sorted(new_keys - old_keys),
         sorted(old_keys - new_keys),
     )
 
 
+# (opened?, source class, destination class, "") for pairs;
+# (opened?, class, direction, "cidr|except,...") for external peers.
+_ChangeKey = tuple[bool, int, int | str, str]
+_Span = tuple[str, int, int, tuple[str, ...]]  # protocol, first, last, policies
+
+
+def _merged(
+    changes: dict[_ChangeKey, list[_Span]],
+) -> list[tuple[_ChangeKey, list[_Span]]]:
+    """Per change, adjacent ranges with the same policies joined; ordered by first port."""
+    out: list[tuple[_ChangeKey, list[_Span]]] = []
+    for key, spans in changes.items():
+        joined: list[_Span] = []
+        for proto, first, last, refs in spans:  # already in port order
+            if (
+                joined
+                and joined[-1][0] == proto
+                and joined[-1][2] + 1 == first
+                and (joined[-1][3] == refs)
+            ):
+                joined[-1] = (proto, joined[-1][1], last, refs)
+            else:
+                joined.append((proto, first, last, refs))
+        out.append((key, joined))
+    return out
+
+
+def _expand(a: Analysis, key: _ChangeKey, spans: list[_Span]) -> list[Connection]:
+    _, c, other, peer = key
+    out: list[Connection] = []
+    for proto, first, last, refs in spans:
+        if isinstance(other, int):
+            for si in a.classes[c].members:
+                for di in a.classes[other].members:
+                    if si != di:
+                        out.append(_connection(a, si, di, first, last, proto, refs))
+        else:
+            cidr, _, excepts = peer.partition("|")
+            ex = tuple(excepts.split(",")) if excepts else ()
+            for mi in a.classes[c].members:
+                out.append(
+                    _external_connection(
+                        a, a.endpoints[mi], cidr, ex, other, first, last, proto, refs
+                    )
+                )
+    return out
+
+
 def _diff_port(
     old: Analysis,
     new: Analysis,
-    port: int,
     proto: str,
-    opened: list[Connection],
-    closed: list[Connection],
+    port: int,
+    last: int,
+    found: dict[_ChangeKey, list[_Span]],
 ) -> None:
     n = len(new.classes)
     old_in, old_out = old.side_bits(port, proto)
@@ -169,22 +241,20 @@ def _diff_port(
         for s in iter_bits(before & ~after & ~seen_src):
             changes[(s, d)] = False
     for (s, d), is_open in sorted(changes.items()):
+        if s == d and len(new.classes[s].members) < 2:
+            continue  # a pod may always talk to itself
         now, then = (new, old) if is_open else (old, new)
         refs = _responsible(now, then, s, d, port, proto)
-        target = opened if is_open else closed
-        for si in new.classes[s].members:
-            for di in new.classes[d].members:
-                if si != di:
-                    target.append(_connection(new, si, di, port, proto, refs))
+        found.setdefault((is_open, s, d, ""), []).append((proto, port, last, refs))
 
 
 def _diff_external(
     old: Analysis,
     new: Analysis,
-    port: int,
     proto: str,
-    opened: list[Connection],
-    closed: list[Connection],
+    port: int,
+    last: int,
+    found: dict[_ChangeKey, list[_Span]],
 ) -> None:
     for c in new.classes:
         if not c.isolatable and not c.endpoint.host_network:
@@ -198,25 +268,20 @@ def _diff_external(
             before, after = fn_old(c.index, port, proto), fn_new(c.index, port, proto)
             if before == after:
                 continue
-            for gained, now, then, target in (
-                (after - before, new, old, opened),
-                (before - after, old, new, closed),
+            for gained, now, then, is_open in (
+                (after - before, new, old, True),
+                (before - after, old, new, False),
             ):
                 if not gained:
                     continue
                 refs = _external_responsible(now, then, c.index, direction, gained, port, proto)
                 for cidr, excepts in gained.blocks():
-                    for mi in c.members:
-                        ep = new.endpoints[mi]
-                        target.append(
-                            _external_connection(
-                                new, ep, cidr, excepts, direction, port, proto, refs
-                            )
-                        )
+                    key = (is_open, c.index, direction, f"{cidr}|{','.join(excepts)}")
+                    found.setdefault(key, []).append((proto, port, last, refs))
 
 
 def _connection(
-    a: Analysis, si: int, di: int, port: int, proto: str, refs: tuple[str, ...]
+    a: Analysis, si: int, di: int, port: int, last: int, proto: str, refs: tuple[str, ...]
 ) -> Connection:
     src, dst = a.endpoints[si], a.endpoints[di]
     ns = a.model.namespaces.get(dst.namespace)
@@ -231,6 +296,7 @@ def _connection(
         proto,
         refs,
         dict(ns.labels) if ns else {},
+        end_port=last,
     )
 
 
@@ -241,6 +307,7 @@ def _external_connection(
     excepts: tuple[str, ...],
     direction: str,
     port: int,
+    last: int,
     proto: str,
     refs: tuple[str, ...],
 ) -> Connection:
@@ -259,6 +326,7 @@ def _external_connection(
             refs,
             {},
             excepts,
+            last,
         )
     return Connection(
         "",
@@ -272,6 +340,7 @@ def _external_connection(
         refs,
         dict(ns.labels) if ns else {},
         excepts,
+        last,
     )
 
 

@@ -17,6 +17,7 @@ from rollout.policy.diff import Connection, ConnectivityDiff
 from rollout.policy.evaluate import Analysis, PortKey
 from rollout.policy.explain import Explanation
 from rollout.policy.lint import RULES, Finding
+from rollout.policy.port_ranges import range_text
 
 ALLOW, DENY = "✓", "✗"
 
@@ -123,6 +124,8 @@ def _connection_dict(c: Connection) -> dict[str, Any]:
         "from": c.source,
         "to": c.destination,
         "port": c.port,
+        "end_port": c.last_port,
+        "ports": c.ports_text,
         "protocol": c.protocol,
         "policies": list(c.policies),
         "cross_namespace": c.cross_namespace,
@@ -138,7 +141,7 @@ def diff_json(diff: ConnectivityDiff) -> str:
         {
             "opened": [_connection_dict(c) for c in diff.opened],
             "closed": [_connection_dict(c) for c in diff.closed],
-            "ports": [f"{p}/{proto}" for p, proto in diff.ports],
+            "ports": [f"{range_text(first, last)}/{proto}" for first, last, proto in diff.ports],
             "added_endpoints": diff.added_endpoints,
             "removed_endpoints": diff.removed_endpoints,
         },
