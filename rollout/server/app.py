@@ -13,13 +13,16 @@ when the rollout's state takes no such decision (`ConflictError`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from rollout import __version__
 from rollout.approvals_service import ApprovalsService
@@ -48,6 +51,8 @@ from rollout.server.github_routes import (
 )
 from rollout.server.limits import BodySizeLimit
 from rollout.server.slack_routes import post_to_response_url, slack_router, slack_view_opener
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -93,6 +98,9 @@ def create_app(
     app.state.context = context
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.server.max_body_bytes)
     app.add_exception_handler(RolloutError, _rollout_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)
 
     @app.get("/healthz", tags=["service"], summary="Liveness")
     def healthz() -> dict[str, str]:
@@ -138,6 +146,7 @@ def _github_from(settings: Settings, on_push: PushHandler | None) -> GitHubInteg
     return _with_reply(
         GitHubIntegration(
             webhook_secret=github.webhook_secret.resolve(),
+            repository=github.repository,
             on_push=on_push,
             pull_request_head=github_pull_request_head(github.api_url, github.token.resolve()),
         ),
@@ -148,6 +157,8 @@ def _github_from(settings: Settings, on_push: PushHandler | None) -> GitHubInteg
 def _with_reply(integration: GitHubIntegration, settings: Settings) -> GitHubIntegration:
     """Decisions are answered with a comment through the configured token and API."""
     github = settings.notifications.github
+    if github is not None and integration.repository is None:
+        integration = replace(integration, repository=github.repository)
     if integration.reply is not None or github is None:
         return integration
     poster = github_comment_poster(github.api_url, github.token.resolve())
@@ -170,4 +181,46 @@ def _status_for(exc: RolloutError) -> int:
 
 async def _rollout_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RolloutError)
+    if isinstance(exc, StoreError):
+        # Its message names the store (host, database): for the operator, not the caller.
+        log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return JSONResponse(
+            {"error": "the state store is unavailable; see the service's logs"}, status_code=503
+        )
     return JSONResponse({"error": exc.message}, status_code=_status_for(exc))
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Where and what, never the input: it may be NaN (not JSON) or a secret."""
+    return [
+        {
+            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()[:20]
+    ]
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a request that does not fit the API: always valid JSON."""
+    assert isinstance(exc, RequestValidationError)
+    detail = _validation_errors(exc)
+    first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    message = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return JSONResponse({"error": message[:200], "detail": detail}, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own refusals (404, 405, an unparsable body) in our `{"error": ...}` shape."""
+    assert isinstance(exc, HTTPException)
+    text = exc.detail if isinstance(exc.detail, str) else "request refused"
+    return JSONResponse(
+        {"error": text, "detail": text}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged by the server with its traceback; the caller learns nothing internal."""
+    return JSONResponse({"error": "internal error; see the service's logs"}, status_code=500)

@@ -80,6 +80,9 @@ class SlackIntegration:
 @dataclass(frozen=True)
 class GitHubIntegration:
     webhook_secret: str
+    repository: str | None = None
+    """`OWNER/NAME`: deliveries naming any other repository are audited and ignored.
+    None: `notifications.github.repository` (no repository configured: all are ignored)."""
     on_push: PushHandler | None = None
     pull_request_head: PullRequestHead | None = None
     """Needed for `/rollout` comments on pull requests (issue_comment has no head sha)."""

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
 import requests
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -40,12 +40,23 @@ from rollout.server.context import (
     PullRequestHead,
     ServerContext,
 )
+from rollout.server.payloads import (
+    EVENTS,
+    CommitComment,
+    IssueComment,
+    Ping,
+    PullRequestReview,
+    Push,
+    parse_json,
+    short_reason,
+)
 from rollout.store.records import RolloutRecord
 
 log = logging.getLogger(__name__)
 
 _REPOSITORY = re.compile(r"[\w.-]+/[\w.-]+")
 _SHA = re.compile(r"[0-9a-f]{7,40}")
+MAX_DELIVERY_ID = 128
 
 
 def _api_headers(token: str) -> dict[str, str]:
@@ -163,10 +174,19 @@ class _Decision:
     reply_to: CommentTarget | None
     asked: bool
     """A `/rollout` comment (always answered), not a review (answered only if it counted)."""
+    signed_id: str
+    """What the signature covers and names once: `comment:<id>` or `review:<id>`."""
+    written_at: datetime | None = None
+    """When a pull-request comment was written; None when the sha is bound otherwise."""
+    named_sha: str | None = None
+    """The commit the comment names (`/rollout approve SHA`), if it names one."""
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
-    """(`approve`|`reject`, reason) from the first line starting with `/rollout`."""
+    """(`approve`|`reject`, rest) from the first line starting with `/rollout`.
+
+    For `approve` the rest may name the commit approved (`/rollout approve 1a2b3c4`).
+    """
     for line in text.splitlines():
         words = line.strip().split(maxsplit=2)
         if len(words) >= 2 and words[0] == "/rollout" and words[1] in ("approve", "reject"):
@@ -174,10 +194,21 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return None
 
 
+def named_commit(rest: str) -> str | None:
+    """The sha an approve comment names, if its first word is one."""
+    first = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
+    return first if _SHA.fullmatch(first) else None
+
+
 def github_router(ctx: ServerContext) -> APIRouter:
     """`/github/webhook`; needs `ctx.github`."""
     assert ctx.github is not None
     github: GitHubIntegration = ctx.github
+    configured = github.repository or (
+        ctx.settings.notifications.github.repository
+        if ctx.settings.notifications.github is not None
+        else None
+    )
     router = APIRouter(prefix="/github", tags=["github"])
 
     @router.post("/webhook", summary="GitHub webhook deliveries")
@@ -189,26 +220,50 @@ def github_router(ctx: ServerContext) -> APIRouter:
         delivery = request.headers.get("x-github-delivery")
         if not delivery:
             return _answer("missing X-GitHub-Delivery", ok=False, status_code=400)
+        if len(delivery) > MAX_DELIVERY_ID:
+            return _answer("X-GitHub-Delivery is too long", ok=False, status_code=400)
+        event = request.headers.get("x-github-event", "")
+        model = EVENTS.get(event)
+        if model is None:
+            return _answer(f"{event or 'event'} ignored")
+        try:
+            payload = parse_json(model, body)
+        except PydanticValidationError as exc:
+            return _answer(f"malformed {event}: {short_reason(exc)}", ok=False, status_code=400)
+        if isinstance(payload, Ping):
+            return _answer("pong")
+        named = payload.repository.full_name if payload.repository is not None else None
+        if configured is None or named != configured:
+            await run_in_threadpool(ignore_elsewhere, event, delivery, named)
+            return _answer(
+                f"{event} ignored: not the configured repository", ok=False, status_code=202
+            )
         if not await run_in_threadpool(ctx.store.seen_request, "github", delivery):
             return _answer("duplicate delivery ignored")
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return _answer("body is not JSON", ok=False, status_code=400)
-        if not isinstance(payload, dict):
-            return _answer("body is not a JSON object", ok=False, status_code=400)
-        event = request.headers.get("x-github-event", "")
-        return await run_in_threadpool(handle, event, delivery, payload)
+        return await run_in_threadpool(handle, event, delivery, payload, body)
 
-    def handle(event: str, delivery: str, payload: Mapping[str, Any]) -> JSONResponse:
-        if event == "ping":
-            return _answer("pong")
-        if event == "push":
+    def ignore_elsewhere(event: str, delivery: str, named: str | None) -> None:
+        """Audit a signed delivery for another repository; nothing else happens."""
+        ctx.store.record_event(
+            "github.ignored",
+            actor="github",
+            channel="github",
+            request_id=delivery,
+            details={
+                "event": event,
+                "repository": (named or "")[:200] or None,
+                "expected": configured,
+                "why": "not the configured repository",
+            },
+        )
+
+    def handle(event: str, delivery: str, payload: object, body: bytes) -> JSONResponse:
+        if isinstance(payload, Push):
             if github.on_push is None:
                 return _answer("push ignored: no git watcher attached")
-            github.on_push(payload)
+            github.on_push(json.loads(body))
             return _answer("push accepted")
-        found = _decision(event, payload)
+        found = _decision(payload)
         if found is None:
             return _answer(f"{event or 'event'} ignored")
         login = found.login
@@ -217,6 +272,9 @@ def github_router(ctx: ServerContext) -> APIRouter:
             background = replying(found, reply_text(login, None, text)) if reply else None
             return _answer(answer or f"refused: {text}", ok=False, background=background)
 
+        if not ctx.store.seen_request("github-signed", found.signed_id):
+            # A signed body re-sent under a new delivery id: it decided once already.
+            return _answer(f"{found.signed_id} was already acted on; ignored")
         if found.sha is None:
             why = "cannot tell which commit this pull request is at"
             return refused(why, answer=why, reply=found.asked)
@@ -230,7 +288,11 @@ def github_router(ctx: ServerContext) -> APIRouter:
         who = VerifiedIdentity(member.name, "github", delivery, channel_user=login)
         try:
             rollout = _rollout_for(found.sha)
+            if found.action == "approve":
+                _check_bound(found, rollout)
         except RolloutError as exc:
+            if isinstance(exc, ApprovalError) and found.written_at is not None:
+                ctx.approvals.record_refusal(who, found.action, exc)
             return refused(exc.message, reply=found.asked)
         try:
             outcome: Outcome = (
@@ -241,6 +303,29 @@ def github_router(ctx: ServerContext) -> APIRouter:
         except RolloutError as exc:
             return refused(exc.message)
         return _answer(outcome.message, background=replying(found, reply_text(login, outcome)))
+
+    def _check_bound(found: _Decision, rollout: RolloutRecord) -> None:
+        """A pull-request comment approves the commit that was head when it was written.
+
+        The head is looked up when the delivery arrives; a comment written before
+        that commit's rollout was detected saw an older commit, unless it names
+        this one. Raises ApprovalError (audited by the caller) otherwise.
+        """
+        if found.named_sha is not None:
+            if not rollout.commit_sha.startswith(found.named_sha):
+                raise ApprovalError(
+                    f"the comment approves {found.named_sha}, but the pull request is now at "
+                    f"{rollout.commit_sha[:12]}; approve that commit with a new comment"
+                )
+            return
+        if found.written_at is None:
+            return  # a review or a commit comment: bound to its commit by GitHub
+        if found.written_at < rollout.created_at:
+            raise ApprovalError(
+                f"the comment was written before {rollout.commit_sha[:12]} became the pull "
+                f"request's head; approve it with a new comment "
+                f"(`/rollout approve {rollout.commit_sha[:12]}`)"
+            )
 
     def replying(found: _Decision, body: str) -> BackgroundTask | None:
         """Post `body` as a reply after the webhook is answered (never blocks it)."""
@@ -258,53 +343,46 @@ def github_router(ctx: ServerContext) -> APIRouter:
 
         return BackgroundTask(send)
 
-    def _repository(payload: Mapping[str, Any]) -> str | None:
-        named = (payload.get("repository") or {}).get("full_name")
-        if named:
-            return str(named)
-        configured = ctx.settings.notifications.github
-        return configured.repository if configured is not None else None
-
-    def _decision(event: str, payload: Mapping[str, Any]) -> _Decision | None:
-        """What a delivery that decides asks for, else None."""
-        repository = _repository(payload)
-        if event == "pull_request_review":
-            review = payload.get("review") or {}
-            if payload.get("action") != "submitted" or str(review.get("state")).lower() != (
-                "approved"
-            ):
+    def _decision(payload: object) -> _Decision | None:
+        """What a delivery that decides asks for, else None (the repository is ours)."""
+        assert configured is not None
+        if isinstance(payload, PullRequestReview):
+            review, pull = payload.review, payload.pull_request
+            if payload.action != "submitted" or review.state.lower() != "approved":
                 return None
-            pull = payload.get("pull_request") or {}
             # The commit reviewed, not the head now: a review of an older commit
             # must not approve a newer one.
-            sha = review.get("commit_id") or (pull.get("head") or {}).get("sha")
-            number = pull.get("number")
-            target = (
-                CommentTarget(repository, issue=int(number))
-                if repository and isinstance(number, int)
-                else None
+            sha = review.commit_id or (pull.head.sha if pull.head is not None else None)
+            target = CommentTarget(configured, issue=pull.number)
+            return _Decision(
+                "approve", "", sha, review.user.login, target, False, f"review:{review.id}"
             )
-            login = str((review.get("user") or {}).get("login", ""))
-            return _Decision("approve", "", sha, login, target, asked=False)
-        if event not in ("issue_comment", "commit_comment") or payload.get("action") != "created":
+        if not isinstance(payload, IssueComment | CommitComment) or payload.action != "created":
             return None
-        comment = payload.get("comment") or {}
-        command = parse_command(str(comment.get("body") or ""))
+        comment = payload.comment
+        command = parse_command(comment.body or "")
         if command is None:
             return None
-        login = str((comment.get("user") or {}).get("login", ""))
-        if event == "commit_comment":
-            sha = comment.get("commit_id")
-            target = CommentTarget(repository, commit_sha=str(sha)) if repository and sha else None
-            return _Decision(command[0], command[1], sha, login, target, asked=True)
-        issue = payload.get("issue") or {}
-        if not issue.get("pull_request"):
+        action, rest = command
+        login, signed = comment.user.login, f"comment:{comment.id}"
+        if isinstance(payload, CommitComment):
+            sha = comment.commit_id
+            on_commit = CommentTarget(configured, commit_sha=sha) if sha else None
+            return _Decision(action, rest, sha, login, on_commit, True, signed)
+        if payload.issue.pull_request is None:
             return None
-        number = int(issue["number"])
+        number = payload.issue.number
         head = github.pull_request_head
-        sha = head(repository or "", number) if head is not None else None
-        target = CommentTarget(repository, issue=number) if repository else None
-        return _Decision(command[0], command[1], sha, login, target, asked=True)
+        sha = head(configured, number) if head is not None else None
+        target = CommentTarget(configured, issue=number)
+        written = comment.created_at
+        if written is not None and written.tzinfo is None:
+            written = written.replace(tzinfo=UTC)
+        named = named_commit(rest) if action == "approve" else None
+        if action == "approve" and written is None and named is None:
+            # Nothing binds the comment to a commit: ask for the sha.
+            sha = None
+        return _Decision(action, rest, sha, login, target, True, signed, written, named)
 
     def _rollout_for(sha: str) -> RolloutRecord:
         rollouts = ctx.store.list_rollouts(commit_sha=sha, limit=10)

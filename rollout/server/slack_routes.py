@@ -16,7 +16,6 @@ Without a bot token the button answers with the command to type.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,6 +23,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError as PydanticValidationError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
@@ -41,11 +41,18 @@ from starlette.concurrency import run_in_threadpool
 from rollout.approvals_service import Outcome
 from rollout.core.approvals import VerifiedIdentity
 from rollout.core.lifecycle import ACTIVE
-from rollout.errors import AuthError, NotificationError, RolloutError, SignatureError
+from rollout.errors import (
+    AuthError,
+    InputError,
+    NotificationError,
+    RolloutError,
+    SignatureError,
+)
 from rollout.notify.render import escape_slack
 from rollout.notify.slack import APPROVE_ACTION, REJECT_ACTION
 from rollout.server.auth import SlackVerifier
 from rollout.server.context import ServerContext, SlackIntegration, ViewOpener
+from rollout.server.payloads import SlackInteraction, parse_json, short_reason
 from rollout.store.records import RolloutRecord
 
 log = logging.getLogger(__name__)
@@ -63,6 +70,8 @@ REASON_BLOCK_ID = "reason"
 REASON_ACTION_ID = "reason"
 """Where the modal's reason input sits (`view.state.values[block][action].value`)."""
 REASON_MAX_CHARS = 2000
+MAX_FORM_FIELDS = 100
+"""Slack's forms have about 15 fields; more is not Slack."""
 
 HELP = """\
 `/rollout status [ID]` rollouts and what they wait for
@@ -164,7 +173,14 @@ def slack_router(ctx: ServerContext) -> APIRouter:
         assert signature is not None
         if not await run_in_threadpool(ctx.store.seen_request, "slack", signature):
             raise SignatureError("replayed request: this signature was already used")
-        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("request body is not UTF-8") from None
+        try:
+            form = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        except ValueError:
+            raise InputError(f"more than {MAX_FORM_FIELDS} form fields") from None
         return {key: values[0] for key, values in form.items()}
 
     def identify(user_id: str, request_id: str) -> VerifiedIdentity | None:
@@ -248,29 +264,28 @@ def slack_router(ctx: ServerContext) -> APIRouter:
     )
     async def interaction(request: Request) -> Response:
         form = await verified_form(request)
+        if "payload" not in form:
+            return _ephemeral("unsupported interaction: no payload", 400)
         try:
-            payload = json.loads(form.get("payload", ""))
-            user_id = str(payload["user"]["id"])
-        except (ValueError, KeyError, TypeError):
-            return _ephemeral("unsupported interaction", 400)
-        request_id = str(payload.get("trigger_id") or request.headers["x-slack-signature"])
-        if payload.get("type") == "view_submission":
+            payload = parse_json(SlackInteraction, form["payload"])
+        except PydanticValidationError as exc:
+            return _ephemeral(f"unsupported interaction: {short_reason(exc)}", 400)
+        user_id = payload.user.id
+        request_id = payload.trigger_id or request.headers["x-slack-signature"]
+        if payload.type == "view_submission":
             return await reject_submission(payload, user_id, request_id)
-        try:
-            action = payload["actions"][0]
-            action_id, rollout_id = str(action["action_id"]), str(action["value"])
-        except (KeyError, IndexError, TypeError):
-            return _ephemeral("unsupported interaction", 400)
+        if not payload.actions:
+            return _ephemeral("unsupported interaction: no actions", 400)
+        action = payload.actions[0]
+        action_id, rollout_id = action.action_id, action.value
         who = identify(user_id, request_id)
         if who is None:
             return await unknown(user_id, request_id, action_id)
-        response_url = str(payload.get("response_url", ""))
+        response_url = payload.response_url
         if action_id == APPROVE_ACTION_ID:
             return later(response_url, lambda: ctx.approvals.approve(who, rollout_id))
         if action_id == REJECT_ACTION_ID:
-            return await reject_clicked(
-                rollout_id, str(payload.get("trigger_id") or ""), response_url
-            )
+            return await reject_clicked(rollout_id, payload.trigger_id or "", response_url)
         return _ephemeral("unsupported action", 400)
 
     async def reject_clicked(rollout_id: str, trigger_id: str, response_url: str) -> Response:
@@ -306,18 +321,17 @@ def slack_router(ctx: ServerContext) -> APIRouter:
         return Response(status_code=200, background=BackgroundTask(open_modal))
 
     async def reject_submission(
-        payload: Mapping[str, Any], user_id: str, request_id: str
+        payload: SlackInteraction, user_id: str, request_id: str
     ) -> Response:
         """The Reject modal's submission: reject now; a refusal keeps the modal open."""
-        try:
-            view = payload["view"]
-            if view.get("callback_id") != REJECT_MODAL_ID:
-                return _ephemeral("unsupported view", 400)
-            rollout_id = str(view["private_metadata"])
-            state = view.get("state", {}).get("values", {})
-            reason = str(state[REASON_BLOCK_ID][REASON_ACTION_ID].get("value") or "")
-        except (KeyError, TypeError, AttributeError):
+        view = payload.view
+        if view is None or view.callback_id != REJECT_MODAL_ID:
+            return _ephemeral("unsupported view", 400)
+        rollout_id = view.private_metadata
+        field = view.state.values.get(REASON_BLOCK_ID, {}).get(REASON_ACTION_ID)
+        if not rollout_id or field is None:
             return _ephemeral("unsupported view submission", 400)
+        reason = field.value or ""
         who = identify(user_id, request_id)
         if who is None:
             await unknown(user_id, request_id, "reject")

@@ -38,6 +38,7 @@ from tests.support.serving import serving
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 GITHUB_SECRET = "It's a Secret to Everybody"
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+REPOSITORY = "acme/policies"
 
 CONFIG: dict[str, Any] = {
     "repository": {"path": "/tmp/policies"},
@@ -237,9 +238,15 @@ def secret_file(tmp_path: Path, name: str, value: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def config_file(tmp_path: Path, notifications: dict[str, Any]) -> Path:
+def max_body_bytes() -> int:
+    """`server.max_body_bytes`; override in a module that sends large bodies."""
+    return 4096
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, notifications: dict[str, Any], max_body_bytes: int) -> Path:
     data = {**CONFIG, "store": {"url": f"sqlite:///{tmp_path / 'state.db'}"}}
-    data["server"] = {"max_body_bytes": 4096}
+    data["server"] = {"max_body_bytes": max_body_bytes}
     if notifications:
         data["notifications"] = notifications
     path = tmp_path / "rollout.yaml"
@@ -286,6 +293,7 @@ def service(
         ),
         github=GitHubIntegration(
             webhook_secret=GITHUB_SECRET,
+            repository=REPOSITORY,
             on_push=pushes.append,
             pull_request_head=lambda _repo, number: pull_heads.get(number),
         ),

@@ -2,36 +2,74 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.integration.approvals.conftest import Service
+from tests.integration.approvals.conftest import REPOSITORY, START, Service
 
 pytestmark = pytest.mark.integration
 
 SHA = "b" * 40
+WRITTEN = START + timedelta(hours=1)
+"""When test comments are written by default: after the test's rollouts were detected."""
+_ids = itertools.count(1000)
 
 
-def comment(login: str, body: str, *, number: int = 7) -> bytes:
+def comment(
+    login: str,
+    body: str,
+    *,
+    number: int = 7,
+    written: datetime = WRITTEN,
+    comment_id: int | None = None,
+    repository: str = REPOSITORY,
+) -> bytes:
     payload: dict[str, Any] = {
         "action": "created",
         "issue": {"number": number, "pull_request": {"url": "https://api.github.com/x"}},
-        "comment": {"body": body, "user": {"login": login}},
-        "repository": {"full_name": "acme/policies"},
+        "comment": {
+            "id": next(_ids) if comment_id is None else comment_id,
+            "body": body,
+            "user": {"login": login},
+            "created_at": written.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "repository": {"full_name": repository},
         "sender": {"login": login},
     }
     return json.dumps(payload).encode()
 
 
+def commit_comment(login: str, body: str, sha: str = SHA) -> bytes:
+    payload = {
+        "action": "created",
+        "comment": {"id": next(_ids), "body": body, "commit_id": sha, "user": {"login": login}},
+        "repository": {"full_name": REPOSITORY},
+    }
+    return json.dumps(payload).encode()
+
+
 def review(
-    login: str, state: str = "approved", sha: str = SHA, reviewed: str | None = None
+    login: str,
+    state: str = "approved",
+    sha: str = SHA,
+    reviewed: str | None = None,
+    *,
+    review_id: int | None = None,
 ) -> bytes:
     payload = {
         "action": "submitted",
-        "review": {"state": state, "user": {"login": login}, "commit_id": reviewed or sha},
+        "review": {
+            "id": next(_ids) if review_id is None else review_id,
+            "state": state,
+            "user": {"login": login},
+            "commit_id": reviewed or sha,
+        },
         "pull_request": {"number": 7, "head": {"sha": sha}},
+        "repository": {"full_name": REPOSITORY},
         "sender": {"login": login},
     }
     return json.dumps(payload).encode()
@@ -78,15 +116,8 @@ def test_commented_review_does_not_approve(service: Service) -> None:
 
 def test_commit_comment_rejects_with_reason(service: Service) -> None:
     rollout = service.rollout(SHA)
-    payload = {
-        "action": "created",
-        "comment": {
-            "body": "/rollout reject breaks the payment flow",
-            "commit_id": SHA,
-            "user": {"login": "bob-gh"},
-        },
-    }
-    response = service.post_github("commit_comment", json.dumps(payload).encode(), delivery="c-1")
+    payload = commit_comment("bob-gh", "/rollout reject breaks the payment flow")
+    response = service.post_github("commit_comment", payload, delivery="c-1")
     assert response.json()["ok"] is True
     record = service.store.get_rollout(rollout.id)
     assert record is not None
@@ -108,10 +139,11 @@ def test_invalid_signature_is_refused(service: Service) -> None:
 
 def test_redelivery_is_acknowledged_and_ignored(service: Service) -> None:
     rollout = service.rollout(SHA)
-    first = service.post_github("pull_request_review", review("alice-gh"), delivery="r-9")
+    body = review("alice-gh")
+    first = service.post_github("pull_request_review", body, delivery="r-9")
     assert first.json()["ok"] is True
     events_before = service.store.events(rollout_id=rollout.id)
-    again = service.post_github("pull_request_review", review("alice-gh"), delivery="r-9")
+    again = service.post_github("pull_request_review", body, delivery="r-9")
     assert again.status_code == 200
     assert again.json()["result"] == "duplicate delivery ignored"
     assert service.store.events(rollout_id=rollout.id) == events_before
@@ -128,7 +160,7 @@ def test_unknown_login_changes_nothing(service: Service) -> None:
 
 
 def test_push_is_handed_to_the_watcher_hook(service: Service) -> None:
-    payload = {"ref": "refs/heads/main", "after": SHA}
+    payload = {"ref": "refs/heads/main", "after": SHA, "repository": {"full_name": REPOSITORY}}
     response = service.post_github("push", json.dumps(payload).encode(), delivery="p-1")
     assert response.json()["result"] == "push accepted"
     assert service.pushes == [payload]

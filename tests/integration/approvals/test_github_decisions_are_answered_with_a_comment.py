@@ -6,7 +6,6 @@ checks the token, headers and body of every reply it receives.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from rollout.server.github_routes import parse_command
 from tests.integration.approvals.conftest import Service, secret_file
 from tests.integration.approvals.test_github_comments_and_reviews_approve import (
     comment,
+    commit_comment,
     review,
 )
 from tests.standins.github_api import GitHubStandIn
@@ -89,9 +89,7 @@ def test_review_reaching_quorum_is_answered_on_the_pull_request(
     service: Service, github_api: GitHubStandIn
 ) -> None:
     rollout = service.rollout(SHA)
-    with_repo = json.loads(review("alice-gh"))
-    with_repo["repository"] = {"full_name": github_api.repo}
-    service.post_github("pull_request_review", json.dumps(with_repo).encode(), delivery="g-2")
+    service.post_github("pull_request_review", review("alice-gh"), delivery="g-2")
     service.post_github("pull_request_review", review("bob-gh"), delivery="g-3")
     first, second = replies_on(github_api, PULL, 2)
     assert "approved by alice (1/2)" in first and "still needed: 1" in first
@@ -103,16 +101,8 @@ def test_commit_comment_reject_is_answered_on_the_commit(
     service: Service, github_api: GitHubStandIn
 ) -> None:
     rollout = service.rollout(SHA)
-    payload = {
-        "action": "created",
-        "comment": {
-            "body": "/rollout reject breaks the payment flow",
-            "commit_id": SHA,
-            "user": {"login": "bob-gh"},
-        },
-        "repository": {"full_name": github_api.repo},
-    }
-    service.post_github("commit_comment", json.dumps(payload).encode(), delivery="g-4")
+    payload = commit_comment("bob-gh", "/rollout reject breaks the payment flow")
+    service.post_github("commit_comment", payload, delivery="g-4")
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not github_api.commit_comments:
         time.sleep(0.02)

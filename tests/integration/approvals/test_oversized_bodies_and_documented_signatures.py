@@ -44,7 +44,7 @@ def test_github_documented_example_verifies(service: Service) -> None:
         "ping", b"Hello, World!", delivery="doc-1", signature=GITHUB_DOC_SIGNATURE
     )
     assert response.status_code == 400  # past the signature; the example is not JSON
-    assert response.json()["result"] == "body is not JSON"
+    assert response.json()["result"] == "malformed ping: not valid JSON"
 
 
 def _chunks(total: int) -> Iterator[bytes]:
