@@ -1,56 +1,104 @@
-"""The `rollout` command: a thin root that only wires the command modules."""
+"""The `rollout` command: a thin root that loads each command module only when it runs.
+
+`rollout --help`, `--version` and light commands (policy, config, gate, windows) must
+start in a blink, so no command module is imported until click asks for that command,
+and the listing in `--help` comes from the table below rather than from the modules.
+A unit test keeps each summary equal to its command's own short help.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from rollout import __version__
-from rollout.cli import (
-    apply_cmd,
-    approve_cmd,
-    config_cmd,
-    demo_cmd,
-    digest_cmd,
-    gate_cmd,
-    plan_cmd,
-    policy_cmd,
-    reject_cmd,
-    serve_cmd,
-    smoke_cmd,
-    status_cmd,
-    token_cmd,
-    validate_cmd,
-    windows_cmd,
-)
 from rollout.cli.exits import RolloutGroup
 
-COMMAND_MODULES = (
-    config_cmd,
-    serve_cmd,
-    validate_cmd,
-    plan_cmd,
-    apply_cmd,
-    smoke_cmd,
-    gate_cmd,
-    approve_cmd,
-    reject_cmd,
-    status_cmd,
-    token_cmd,
-    windows_cmd,
-    demo_cmd,
-    policy_cmd,
-    digest_cmd,
-)
+# name -> (module exposing `command`, the command's one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("rollout.cli.config_cmd", "Check the configuration file."),
+    "serve": (
+        "rollout.cli.serve_cmd",
+        "Run the service: watch the policy repository and drive rollouts.",
+    ),
+    "validate": (
+        "rollout.cli.validate_cmd",
+        "Render and validate a revision for an environment (nothing is written).",
+    ),
+    "plan": (
+        "rollout.cli.plan_cmd",
+        "Show what an apply would change, including changes made by hand (drift).",
+    ),
+    "apply": (
+        "rollout.cli.apply_cmd",
+        "Apply a revision to an environment; `--rev` an earlier sha to roll back.",
+    ),
+    "smoke": (
+        "rollout.cli.smoke_cmd",
+        "Run the smoke tests of an environment against its cluster (exit 6 on failure).",
+    ),
+    "gate": (
+        "rollout.cli.gate_cmd",
+        "Exit 0 if ENV may be applied to now; else exit 7 and say when it opens.",
+    ),
+    "approve": ("rollout.cli.approve_cmd", "Approve rollout ROLLOUT_ID (exit 8 if refused)."),
+    "reject": (
+        "rollout.cli.reject_cmd",
+        "Reject rollout ROLLOUT_ID; this ends it (exit 8 if refused).",
+    ),
+    "status": (
+        "rollout.cli.status_cmd",
+        "Show recent rollouts, or one rollout with its approvals and audit events.",
+    ),
+    "token": ("rollout.cli.token_cmd", "Manage member API tokens."),
+    "windows": (
+        "rollout.cli.windows_cmd",
+        "List upcoming usable windows with who is online, and draw a timeline.",
+    ),
+    "demo": (
+        "rollout.cli.demo_cmd",
+        "Run the whole flow on an embedded example: two local clusters, a good commit to "
+        "production and a bad one rolled back.",
+    ),
+    "policy": ("rollout.cli.policy_cmd", "Analyse NetworkPolicies: matrix, explain, diff, lint."),
+    "digest": (
+        "rollout.cli.digest_cmd",
+        "Gather the policy review digest for the period since the previous one, and send it.",
+    ),
+}
 
 
-@click.group(cls=RolloutGroup)
+class LazyGroup(RolloutGroup):
+    """A group whose subcommands are imported on first use, from `COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = importlib.import_module(entry[0]).command
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{entry[0]}.command is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The listing reads the table, so `--help` imports no command module.
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.utils.make_default_short_help(summary, limit))
+            for name, (_, summary) in sorted(COMMANDS.items())
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="rollout")
 def cli() -> None:
     """netpol-rollout: GitOps rollouts of Kubernetes NetworkPolicies."""
-
-
-for _module in COMMAND_MODULES:
-    cli.add_command(_module.command)
 
 
 def main() -> None:

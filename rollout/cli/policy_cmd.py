@@ -41,7 +41,7 @@ GRID_LIMIT = 30  # endpoints beyond which the table shows a per-source summary
 
 
 def _console() -> Console:
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     return Console(file=out, width=None if out.isatty() else 200, soft_wrap=False)
 
 

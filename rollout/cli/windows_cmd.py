@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time as systime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ def command(
     if output == "json":
         click.echo(json.dumps({"windows": [window_json(w) for w in windows]}, indent=2))
         return
-    console = Console(file=click.get_text_stream("stdout"), highlight=False)
+    console = Console(file=sys.stdout, highlight=False)
     heading = f"{name}: {len(windows)} usable window(s) from {stamp(start)} for {days} day(s)"
     if not rules.enabled:
         heading += " (no window rules: always open)"
