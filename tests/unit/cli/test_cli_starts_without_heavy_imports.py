@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import click
-from click.testing import CliRunner
 import pytest
+from click.testing import CliRunner
 
 from rollout.cli.main import COMMANDS, cli
 
