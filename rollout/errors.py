@@ -22,7 +22,8 @@ one file and line are to blame for may also carry them as `file` and `line`
     │   │   └── SignatureError        forged, stale or replayed request (exit 8)
     │   └── ConflictError             the rollout's state takes no such decision (exit 8)
     ├── StoreError                    state store unusable, schema too new (exit 9)
-    └── NotificationError             a channel refused a delivery (exit 10)
+    ├── NotificationError             a channel refused a delivery (exit 10)
+    └── OutputError                   output could not be written in full (exit 11)
 """
 
 from __future__ import annotations
@@ -120,3 +121,9 @@ class StoreError(RolloutError):
 
 class NotificationError(RolloutError):
     exit_code = 10
+
+
+class OutputError(RolloutError):
+    """Standard output (or a report file) took only part of the output."""
+
+    exit_code = 11

@@ -4,7 +4,9 @@ Exit codes (documented in docs/exit-codes.md for workflows that branch on them):
 0 success; 1 unexpected internal error, or findings present (`policy lint`);
 2 bad configuration or input; 3 policy/validation error; 4 git;
 5 cluster/apply; 6 smoke tests failed; 7 gate closed (outside a window, or
-held); 8 approval/auth refused; 9 state store; 10 notification.
+held); 8 approval/auth refused; 9 state store; 10 notification; 11 output
+could not be written in full; 141 the reader of the output went away (closed
+pipe), quietly.
 
 Inside GitHub Actions (`GITHUB_ACTIONS=true`) an error is also printed as an
 `::error` annotation, pointing at the file and line the error names.
@@ -64,3 +66,7 @@ class RolloutGroup(click.Group):
             click.echo(f"error: {exc}", err=True)
             annotate(exc)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            from rollout.cli.output import closed_pipe_exit
+
+            closed_pipe_exit()

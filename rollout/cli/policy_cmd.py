@@ -21,6 +21,7 @@ from rich.table import Table
 from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.options import DEFAULT_CONFIG, config_option, load_settings
+from rollout.cli.output import emit
 from rollout.core.objects import Manifest
 from rollout.errors import InputError
 from rollout.manifests import C_LOADER, SLOW_LOADER, load_manifests, split_origins
@@ -195,11 +196,11 @@ def matrix(
     analysis = analyze(model, pod_ip_in_ipblock=pod_ip_in_ipblock)
     port_list = _ports(analysis, ports)
     if output == "json":
-        click.echo(report.matrix_json(analysis, port_list))
+        emit(report.matrix_json(analysis, port_list))
     elif output == "csv":
-        click.echo(report.matrix_csv(analysis, port_list), nl=False)
+        emit(report.matrix_csv(analysis, port_list), newline=False)
     elif output == "markdown":
-        click.echo(report.matrix_markdown(analysis, port_list))
+        emit(report.matrix_markdown(analysis, port_list))
     else:
         _matrix_tables(analysis, port_list)
 
@@ -341,7 +342,7 @@ def diff_cmd(
     formatter = {"json": report.diff_json, "markdown": report.diff_markdown}.get(
         output, report.diff_text
     )
-    click.echo(formatter(result))
+    emit(formatter(result))
     report_to_actions(
         "policy diff",
         report.diff_markdown(result),
@@ -373,13 +374,13 @@ def lint_cmd(
     model = build_model(paths)
     findings = lint(model, managed or None, pod_ip_in_ipblock=pod_ip_in_ipblock)
     if output == "json":
-        click.echo(report.findings_json(findings))
+        emit(report.findings_json(findings))
     elif output == "sarif":
         from rollout import __version__
 
-        click.echo(report.findings_sarif(findings, __version__))
+        emit(report.findings_sarif(findings, __version__))
     else:
-        click.echo(report.findings_text(findings))
+        emit(report.findings_text(findings))
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = sum(1 for f in findings if f.severity == "warning")
     report_to_actions(
