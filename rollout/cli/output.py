@@ -108,5 +108,5 @@ def closed_pipe_exit() -> None:
 def emit(text: str, *, newline: bool = True) -> None:
     """`click.echo` for reports: checked, chunked writes to standard output."""
     out = Output()
-    out.write(text + ("\n" if newline and not text.endswith("\n") else ""))
+    out.write(text + ("\n" if newline else ""))
     out.flush()
