@@ -3,9 +3,15 @@
 Every document becomes a `rollout.core.objects.Manifest(obj, source, line)`;
 a `kind: *List` document is flattened into its items (which keep its line).
 Both the policy commands and the renderer (`rollout.render`, for plain
-folders and kustomize's output) read manifests here. Uses libyaml's C loader
-when PyYAML was built with it (about 6x faster on large manifests) and says
-so on the warning callback when it was not.
+folders and kustomize's output) read manifests here, and `rollout.yaml` and
+`smoke-tests.yaml` are read with `yaml_document`. Parsing is
+`rollout.yaml_loader`'s: libyaml's C parser when PyYAML was built with it
+(about 6x faster on large manifests; the warning callback says when it was
+not), bounded in size, nesting and alias expansion (`YamlLimits`), with
+duplicate keys and unbuildable values refused at their line.
+
+Files are UTF-8 (a BOM is allowed) or UTF-16 with a BOM; anything else is
+an error naming the file and the first bad byte.
 
 Errors name the file and line (also as the error's `file` and `line`). Their
 class is the caller's: PolicyError (exit 3) for the policy commands, the
@@ -23,10 +29,10 @@ import yaml
 
 from rollout.core.objects import Manifest
 from rollout.errors import InputError, PolicyError, RolloutError
+from rollout.yaml_loader import C_LOADER, YamlLimits, load_all, load_single
 
 __all__ = [
     "C_LOADER",
-    "LOADER",
     "SUFFIXES",
     "YAML_SUFFIXES",
     "Manifest",
@@ -34,6 +40,7 @@ __all__ = [
     "load_manifests",
     "load_text",
     "manifest_files",
+    "read_text_file",
     "relative_name",
     "split_origins",
     "yaml_document",
@@ -42,13 +49,6 @@ __all__ = [
 SUFFIXES = (".yaml", ".yml", ".json")
 YAML_SUFFIXES = (".yaml", ".yml")
 SLOW_LOADER = "PyYAML has no libyaml C loader here; parsing large manifests will be slow"
-
-try:
-    LOADER: Any = yaml.CSafeLoader
-    C_LOADER = True
-except AttributeError:  # PyYAML built without libyaml
-    LOADER = yaml.SafeLoader
-    C_LOADER = False
 
 ErrorClass = type[RolloutError]
 
@@ -97,12 +97,52 @@ def load_manifests(
     out: list[Manifest] = []
     for path in manifest_files(paths, suffixes=suffixes):
         source = str(path) if root is None else relative_name(path, root)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise error(f"{source}: cannot be read ({exc})", file=source) from exc
+        text = read_text_file(path, source, error=error)
         out.extend(load_text(text, source, error=error))
     return out
+
+
+def read_text_file(path: Path, source: str, *, error: ErrorClass) -> str:
+    """The text of a YAML/JSON file, within `YamlLimits.max_bytes`.
+
+    Raises `error` naming `source` when the file cannot be read, is too large
+    or is not UTF-8 (a BOM allowed) or UTF-16 with a BOM. FileNotFoundError
+    is left to the caller (a missing file may mean "none").
+    """
+    limit = YamlLimits.from_environment().max_bytes
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise error(f"{source}: cannot be read: {exc.strerror or exc}", file=source) from exc
+    if len(data) > limit:
+        raise error(_too_large(source, limit), file=source)
+    return decode_text(data, source, error=error)
+
+
+def decode_text(data: bytes, source: str, *, error: ErrorClass) -> str:
+    """`data` as text: UTF-8 (BOM optional) or UTF-16 with a BOM, else `error`."""
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1 if encoding != "utf-16" else None
+        raise error(
+            f"{source}{f':{line}' if line else ''}: not {encoding.upper().replace('-SIG', '')} "
+            f"text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8",
+            file=source,
+            line=line,
+        ) from None
+
+
+def _too_large(source: str, limit: int) -> str:
+    return (
+        f"{source}: larger than {limit:,} bytes, the limit for one YAML file "
+        f"(ROLLOUT_YAML_MAX_BYTES sets another)"
+    )
 
 
 def load_text(text: str, source: str, *, error: ErrorClass = PolicyError) -> list[Manifest]:
@@ -115,20 +155,18 @@ def documents(
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """(object, line) for each non-empty document of `text`, Lists flattened.
 
-    Raises `error` naming `source` and the line for invalid YAML or a document
-    (or List item) that is not a mapping.
+    Raises `error` naming `source` and the line for invalid YAML (duplicate
+    keys, values that cannot be built, limits exceeded) or a document (or List
+    item) that is not a mapping.
     """
-    loader = LOADER(text)
+    limits = YamlLimits.from_environment()
+    if len(text) > limits.max_bytes:
+        raise error(_too_large(source, limits.max_bytes), file=source)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            line = node.start_mark.line + 1
-            doc = loader.construct_document(node)
+        for doc, line in load_all(text, limits):
             if doc is None:
                 continue
-            for obj in _flattened(doc):
+            for obj in _flattened(doc, source, line, error):
                 if not isinstance(obj, dict):
                     raise error(
                         f"{source}:{line}: expected a Kubernetes object (a mapping), "
@@ -144,18 +182,20 @@ def documents(
         raise error(
             f"{where}: YAML does not parse: {_problem(exc)}", file=source, line=at_line
         ) from exc
-    finally:
-        loader.dispose()
 
 
 def yaml_document(text: str, source: str, *, error: ErrorClass) -> Any:
     """The single document of a settings-like file (rollout.yaml, smoke-tests.yaml).
 
-    Invalid YAML raises `error` as `SOURCE:LINE:COLUMN: not valid YAML: ...`.
+    Invalid YAML (duplicate keys, unbuildable values and exceeded limits
+    included) raises `error` as `SOURCE:LINE:COLUMN: not valid YAML: ...`.
     """
+    limits = YamlLimits.from_environment()
+    if len(text) > limits.max_bytes:
+        raise error(_too_large(source, limits.max_bytes), file=source)
     try:
-        # Small files: the pure-Python loader, whose messages are the clearer.
-        return yaml.load(text, Loader=yaml.SafeLoader)
+        # Small files: the pure-Python parser, whose messages are the clearer.
+        return load_single(text, limits)
     except yaml.YAMLError as exc:
         mark = _mark(exc)
         if mark is None:
@@ -175,10 +215,21 @@ def _problem(exc: yaml.YAMLError) -> str:
     return getattr(exc, "problem", None) or str(exc)
 
 
-def _flattened(doc: Any) -> list[Any]:
+def _flattened(doc: Any, source: str, line: int, error: ErrorClass) -> list[Any]:
     """A `kind: *List` document's items, else the document itself."""
-    if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
-        return list(doc["items"] or [])
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if isinstance(kind, str) and kind.endswith("List") and "items" in doc:
+        items = doc["items"]
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise error(
+                f"{source}:{line}: {kind}.items: expected a list of objects, "
+                f"got {type(items).__name__}",
+                file=source,
+                line=line,
+            )
+        return items
     return [doc]
 
 

@@ -33,7 +33,14 @@ import yaml
 
 from rollout.core.objects import Manifest
 from rollout.errors import ConfigError, ValidationError
-from rollout.manifests import LOADER, YAML_SUFFIXES, documents, load_manifests, load_text
+from rollout.manifests import (
+    YAML_SUFFIXES,
+    documents,
+    load_manifests,
+    load_text,
+    read_text_file,
+    yaml_document,
+)
 from rollout.manifests import relative_name as _rel
 
 log = logging.getLogger(__name__)
@@ -89,7 +96,7 @@ class Renderer:
             copy_root = Path(tmp) / "tree"
             shutil.copytree(root, copy_root, symlinks=True, ignore=shutil.ignore_patterns(".git"))
             overlay = copy_root / directory.relative_to(root)
-            _add_origin_annotations(overlay)
+            _add_origin_annotations(overlay, _rel(directory, root))
             try:
                 done = subprocess.run(
                     [*argv, str(overlay)],
@@ -130,15 +137,18 @@ def parse_documents(text: str, source: str) -> list[Manifest]:
     return load_text(text, source, error=ValidationError)
 
 
-def _add_origin_annotations(overlay: Path) -> None:
+def _add_origin_annotations(overlay: Path, shown: str) -> None:
     for name in KUSTOMIZATION_FILES:
         path = overlay / name
         if path.is_file():
             break
-    data = yaml.load(path.read_text(), Loader=LOADER) or {}
-    if not isinstance(data, dict):
+    source = f"{shown}/{name}"
+    text = read_text_file(path, source, error=ValidationError)
+    data = yaml_document(text, source, error=ValidationError) or {}
+    raw = data.get("buildMetadata") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(raw, list | None):
         return  # kustomize will report it
-    metadata: list[str] = list(data.get("buildMetadata") or [])
+    metadata: list[str] = list(raw or [])
     if "originAnnotations" not in metadata:
         metadata.append("originAnnotations")
     data["buildMetadata"] = metadata
@@ -158,8 +168,8 @@ def _pop_origin(obj: Any, overlay: Path, copy_root: Path) -> str | None:
     if not annotations:
         del meta["annotations"]
     try:
-        origin = yaml.load(raw, Loader=LOADER)
-    except yaml.YAMLError:
+        origin = yaml_document(str(raw), ORIGIN_ANNOTATION, error=ValidationError)
+    except ValidationError:
         return None
     path = origin.get("path") if isinstance(origin, dict) else None
     if not path:

@@ -14,7 +14,7 @@ import pydantic
 
 from rollout.config.schema import Settings
 from rollout.errors import ConfigError
-from rollout.manifests import yaml_document
+from rollout.manifests import read_text_file, yaml_document
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -28,11 +28,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> S
     file = Path(path)
     env = os.environ if environ is None else environ
     try:
-        text = file.read_text()
+        text = read_text_file(file, str(file), error=ConfigError)
     except FileNotFoundError as exc:
         raise ConfigError(f"{file}: no such configuration file") from exc
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from exc
     raw = yaml_document(text, str(file), error=ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, got {_kind(raw)}")

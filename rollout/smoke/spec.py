@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rollout.config.loader import describe_errors
 from rollout.config.schema import DnsLabel, Duration
 from rollout.errors import ValidationError
-from rollout.manifests import yaml_document
+from rollout.manifests import read_text_file, yaml_document
 
 BUILTIN_DNS = "dns"
 BUILTIN_CANARY = "cni-canary"
@@ -227,11 +227,9 @@ def parse_smoke_file(raw: Any, file: str = "smoke-tests.yaml") -> SmokeFile:
 def load_smoke_file(path: Path) -> SmokeFile:
     """Read and validate `path`; a missing file is an empty spec (built-ins only)."""
     try:
-        text = path.read_text()
+        text = read_text_file(path, path.name, error=ValidationError)
     except FileNotFoundError:
         return SmokeFile()
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot be read: {exc.strerror}") from exc
     raw = yaml_document(text, path.name, error=ValidationError)
     return parse_smoke_file(raw, path.name)
 

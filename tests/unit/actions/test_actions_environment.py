@@ -225,7 +225,7 @@ def test_real_subprocess_in_a_simulated_runner(tmp_path: Path) -> None:
 
 def test_policy_lint_and_diff_report_to_the_job(runner_env: dict[str, Path]) -> None:
     policy = (
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
         "metadata: {name: allow-web, namespace: shop}\n"
         "spec:\n  podSelector: {matchLabels: {app: web}}\n"
         "  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]\n"

@@ -1,0 +1,307 @@
+"""The one YAML loader: bounded, strict and positioned. Used only by `rollout.manifests`.
+
+PyYAML's safe loaders, with four things changed, because a committed file is
+untrusted input:
+
+- Documents are composed from the parser's events without recursion (the
+  libyaml composer recurses in C and crashes the process on deep nesting),
+  and nesting deeper than `YamlLimits.max_depth` is refused.
+- Alias expansion is bounded the way Kubernetes' own YAML decoder (go-yaml)
+  bounds it: aliases may add at most 99% of a small stream's nodes, tapering
+  to 10% at 4,000,000 nodes; a long string counts as one node per 64
+  characters. A recursive alias (`a: &a [*a]`) is refused. So an alias bomb
+  costs what its text costs, whoever reads the result afterwards.
+- A key given twice in one mapping is an error naming both lines (merge keys
+  `<<` may still be overridden, as YAML intends).
+- A value the constructor cannot build (`2026-02-30`, `!!int abc`, an integer
+  of more than 4,300 digits) is a YAML error at that value's line, not a
+  ValueError from deep inside PyYAML.
+
+All of these raise `yaml.YAMLError` subclasses with a mark; `rollout.manifests`
+turns them into the caller's error class with file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["C_LOADER", "LimitError", "YamlLimits", "load_all", "load_single"]
+
+MAX_BYTES_ENV = "ROLLOUT_YAML_MAX_BYTES"
+MAX_DEPTH_ENV = "ROLLOUT_YAML_MAX_DEPTH"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 256
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+_CHARS_PER_NODE = 64
+
+try:
+    _BASE: Any = yaml.CSafeLoader
+    C_LOADER = True
+except AttributeError:  # PyYAML built without libyaml
+    _BASE = yaml.SafeLoader
+    C_LOADER = False
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """The input is beyond a documented limit (size, nesting, alias expansion)."""
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """What one file (or one rendered stream) may cost.
+
+    `max_bytes`: its size in bytes (default 64 MiB, `ROLLOUT_YAML_MAX_BYTES`).
+    `max_depth`: nesting of sequences and mappings (default 256,
+    `ROLLOUT_YAML_MAX_DEPTH`). Alias expansion is bounded relative to the text.
+    """
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
+
+    @classmethod
+    def from_environment(cls) -> YamlLimits:
+        """The defaults, overridden by positive integers in the environment."""
+        return cls(
+            max_bytes=_positive_env(MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
+            max_depth=_positive_env(MAX_DEPTH_ENV, DEFAULT_MAX_DEPTH),
+        )
+
+
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 1 << 62 else default
+
+
+def allowed_alias_ratio(nodes: int) -> float:
+    """The share of nodes aliases may contribute (go-yaml's `allowedAliasRatio`)."""
+    if nodes <= 400_000:
+        return 0.99
+    if nodes >= 4_000_000:
+        return 0.10
+    return 0.99 - 0.89 * ((nodes - 400_000) / 3_600_000)
+
+
+class _Frame:
+    __slots__ = ("anchor", "keys", "node", "pending", "size")
+
+    def __init__(self, node: Node, anchor: str | None) -> None:
+        self.node = node
+        self.anchor = anchor
+        self.size = 1
+        self.pending: Node | None = None
+        self.keys: dict[tuple[str, str], Node] | None = None
+
+
+class _BoundedComposer:
+    """Composition from events, iterative and counted; plus positioned construction."""
+
+    limits: YamlLimits
+    _total = 0
+    _aliased = 0
+    _biggest_alias: tuple[int, str, Any] = (0, "", None)
+
+    def compose_bounded(self) -> Node | None:
+        """The next document's node (None at the end of the stream)."""
+        if self.check_event(StreamEndEvent):  # type: ignore[attr-defined]
+            return None
+        self.get_event()  # type: ignore[attr-defined]  # DocumentStartEvent
+        anchors: dict[str, tuple[Node, int | None]] = {}
+        stack: list[_Frame] = []
+        root: Node | None = None
+        root_size = 0
+        while True:
+            event = self.get_event()  # type: ignore[attr-defined]
+            kind = type(event)
+            size: int
+            if kind is DocumentEndEvent:
+                self._total += root_size
+                self._check_aliases(event)
+                return root
+            if kind is AliasEvent:
+                target = anchors.get(event.anchor)
+                if target is None:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                    )
+                node, known = target
+                if known is None:
+                    raise LimitError(
+                        None,
+                        None,
+                        f"alias *{event.anchor} refers to the node that contains it "
+                        "(a recursive structure)",
+                        event.start_mark,
+                    )
+                size = known
+                self._aliased += size
+                if size > self._biggest_alias[0]:
+                    self._biggest_alias = (size, event.anchor, event.start_mark)
+            elif kind is ScalarEvent:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = self.resolve(ScalarNode, event.value, event.implicit)  # type: ignore[attr-defined]
+                node = ScalarNode(
+                    tag, event.value, event.start_mark, event.end_mark, style=event.style
+                )
+                size = 1 + len(event.value) // _CHARS_PER_NODE
+                if event.anchor is not None:
+                    anchors[event.anchor] = (node, size)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                mapping = kind is MappingStartEvent
+                cls = MappingNode if mapping else SequenceNode
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = self.resolve(cls, None, event.implicit)  # type: ignore[attr-defined]
+                node = cls(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                if event.anchor is not None:
+                    anchors[event.anchor] = (node, None)  # open: an alias to it recurses
+                if len(stack) >= self.limits.max_depth:
+                    raise LimitError(
+                        None,
+                        None,
+                        f"nested more than {self.limits.max_depth} levels deep "
+                        f"(the limit; {MAX_DEPTH_ENV} sets another)",
+                        event.start_mark,
+                    )
+                stack.append(_Frame(node, event.anchor))
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = stack.pop()
+                node, size = frame.node, frame.size
+                node.end_mark = event.end_mark
+                if frame.anchor is not None and anchors.get(frame.anchor, (None,))[0] is node:
+                    anchors[frame.anchor] = (node, size)
+            else:  # pragma: no cover - the parser emits nothing else inside a document
+                raise yaml.composer.ComposerError(
+                    None, None, f"unexpected {kind.__name__}", event.start_mark
+                )
+            if not stack:
+                root, root_size = node, size
+                continue
+            self._attach(stack[-1], node, size)
+
+    def _attach(self, frame: _Frame, node: Node, size: int) -> None:
+        frame.size += size
+        parent = frame.node
+        if isinstance(parent, SequenceNode):
+            parent.value.append(node)
+            return
+        if frame.pending is None:
+            frame.pending = node
+            if isinstance(node, ScalarNode) and node.tag != MERGE_TAG:
+                key = (node.tag, node.value)
+                keys = frame.keys if frame.keys is not None else {}
+                frame.keys = keys
+                first = keys.get(key)
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        parent.start_mark,
+                        f"found duplicate key {node.value!r} "
+                        f"(first at line {first.start_mark.line + 1})",
+                        node.start_mark,
+                    )
+                keys[key] = node
+            return
+        parent.value.append((frame.pending, node))
+        frame.pending = None
+
+    def _check_aliases(self, event: Any) -> None:
+        total, aliased = self._total, self._aliased
+        if aliased > 100 and total > 1000 and aliased / total > allowed_alias_ratio(total):
+            _, anchor, mark = self._biggest_alias
+            raise LimitError(
+                None,
+                None,
+                f"aliases expand to {aliased:,} of {total:,} nodes, more than "
+                f"{allowed_alias_ratio(total):.0%} (an alias bomb?), the largest *{anchor}; "
+                "write the values out",
+                mark or event.start_mark,
+            )
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[misc]
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            if isinstance(node, ScalarNode):
+                problem = f"cannot read {_shown(node.value)} as {_tag_name(node.tag)}: {exc}"
+            else:
+                problem = f"cannot build {_tag_name(node.tag)}: {exc}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 40 else f"{value[:20]!r}... ({len(value):,} characters)"
+
+
+def _tag_name(tag: str) -> str:
+    short = tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,2002:") else tag
+    return {
+        "int": "an integer",
+        "float": "a number",
+        "timestamp": "a date",
+        "bool": "a boolean",
+    }.get(short, f"!!{short}")
+
+
+class _CLoader(_BoundedComposer, _BASE):  # type: ignore[misc]
+    """libyaml's parser (when built with it), our composer, the safe constructor."""
+
+
+class _PyLoader(_BoundedComposer, yaml.SafeLoader):
+    """The pure-Python parser, whose syntax messages are the clearer (small files)."""
+
+
+def load_all(
+    text: str, limits: YamlLimits, *, clear_messages: bool = False
+) -> Iterator[tuple[Any, int]]:
+    """Yield (object, line) for each document of `text`; raises yaml.YAMLError subclasses."""
+    loader: Any = (_PyLoader if clear_messages else _CLoader)(text)
+    loader.limits = limits
+    try:
+        loader.get_event()  # StreamStartEvent
+        while True:
+            node = loader.compose_bounded()
+            if node is None:
+                return
+            yield loader.construct_document(node), node.start_mark.line + 1
+    finally:
+        loader.dispose()
+
+
+def load_single(text: str, limits: YamlLimits) -> Any:
+    """The one document of `text` (None when empty); a second document is an error."""
+    loader: Any = _PyLoader(text)
+    loader.limits = limits
+    try:
+        loader.get_event()  # StreamStartEvent
+        node = loader.compose_bounded()
+        if node is None:
+            return None
+        second = loader.compose_bounded()
+        if second is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "expected a single document, but found another", second.start_mark
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
