@@ -1,7 +1,9 @@
 """Seeded synthetic clusters for benchmarking the policy engine.
 
 A cluster has namespaces labelled team/env/tier; pods in workloads of 1-4
-replicas labelled app/tier/role/version with named container ports; and per
+replicas labelled app/tier/role/version with named container ports, each pod
+owned by its Deployment's ReplicaSet (`ownerReferences`, `pod-template-hash`,
+as a cluster snapshot has them); and per
 namespace a default-deny, a DNS allowance, app-tier rules (web -> api -> db by
 named port), a cross-namespace rule from monitoring, and in every third
 namespace an ipBlock egress to the internet. About 20 pods and 4 policies per
@@ -13,6 +15,7 @@ namespace: 10k pods give 500 namespaces and ~2.2k policies.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import sys
 from typing import Any
@@ -67,18 +70,27 @@ def generate(pods: int, *, seed: int = 7, revision: int = 0) -> list[Obj]:
                 "role": rng.choice(ROLES),
                 "version": f"v{rng.randint(1, 3)}",
             }
+            template_hash = hashlib.sha256(f"{ns}/{tier}-{w}".encode()).hexdigest()[:9]
             for r in range(replicas):
                 ip += 1
-                objs.append(
-                    _pod(
-                        ns,
-                        f"{tier}-{w}-{r}",
-                        labels,
-                        [(port_name, port), ("metrics", 9100)],
-                        ip // 250,
-                        ip % 250,
-                    )
+                pod = _pod(
+                    ns,
+                    f"{tier}-{w}-{template_hash}-{r}",
+                    {**labels, "pod-template-hash": template_hash},
+                    [(port_name, port), ("metrics", 9100)],
+                    ip // 250,
+                    ip % 250,
                 )
+                pod["metadata"]["ownerReferences"] = [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "ReplicaSet",
+                        "name": f"{tier}-{w}-{template_hash}",
+                        "uid": f"{template_hash}-0000",
+                        "controller": True,
+                    }
+                ]
+                objs.append(pod)
             count += replicas
             w += 1
         made += count

@@ -51,9 +51,17 @@ class Output:
                 self.written += len(piece)
 
     def write_all(self, chunks: Iterable[str]) -> None:
-        """Write each chunk as it comes (a generator streams), then flush."""
+        """Write chunks as they come (a generator streams), gathered up to
+        `CHUNK_BYTES // 4` characters per write, then flush."""
+        pending: list[str] = []
+        size = 0
         for chunk in chunks:
-            self.write(chunk)
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= CHUNK_BYTES // 4:
+                self.write("".join(pending))
+                pending, size = [], 0
+        self.write("".join(pending))
         self.flush()
 
     def flush(self) -> None:

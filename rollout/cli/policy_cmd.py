@@ -20,6 +20,7 @@ from rich.table import Table
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
+from rollout.cli.matrix_output import DEFAULT_MAX_ROWS, write_matrix
 from rollout.cli.options import DEFAULT_CONFIG, config_option, load_settings
 from rollout.cli.output import emit
 from rollout.core.objects import Manifest
@@ -171,16 +172,33 @@ def command() -> None:
     "ports",
     multiple=True,
     metavar="PORT/PROTO",
-    help="Port to evaluate (repeatable); default: every port named anywhere.",
+    help="One port to evaluate (repeatable): every ordered pod pair with `allowed` "
+    "(a stable JSON contract). Default: workload rows with every allowed port.",
 )
 @_external_option
 @_pod_ip_option
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(["table", "json", "csv", "markdown"]),
+    type=click.Choice(["table", "json", "csv", "markdown", "dot"]),
     default="table",
     show_default=True,
+)
+@click.option("--pods", is_flag=True, help="One row per pod pair instead of per workload pair.")
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ROWS,
+    show_default=True,
+    help="Refuse --pods output with more rows than this.",
+)
+@click.option(
+    "--format",
+    "style",
+    type=click.Choice(["rollout", "netpol-analyzer"]),
+    default="rollout",
+    show_default=True,
+    help="netpol-analyzer: its JSON/CSV (src, dst, conn), for scripts written for it.",
 )
 def matrix(
     paths: tuple[str, ...],
@@ -190,10 +208,21 @@ def matrix(
     external: tuple[str, ...],
     pod_ip_in_ipblock: bool,
     output: str,
+    pods: bool,
+    max_rows: int,
+    style: str,
 ) -> None:
-    """Who may connect to whom: every ordered pair of endpoints, per port."""
+    """Who may connect to whom, per workload pair with the allowed ports.
+
+    With --port: every ordered pair of endpoints, allowed or not, per port.
+    """
     model = build_model(paths, live=live, config_path=config_path, externals=external)
     analysis = analyze(model, pod_ip_in_ipblock=pod_ip_in_ipblock)
+    if not ports:
+        write_matrix(analysis, output=output, style=style, pods=pods, max_rows=max_rows)
+        return
+    if output == "dot" or style != "rollout":
+        raise InputError("--port writes the pod-pair matrix: -o table, json, csv or markdown")
     port_list = _ports(analysis, ports)
     if output == "json":
         emit(report.matrix_json(analysis, port_list))

@@ -88,6 +88,16 @@ class IPSet:
                 out.extend(str(n) for n in ipaddress.summarize_address_range(ctor(lo), ctor(hi)))
         return out
 
+    def address_ranges(self) -> list[str]:
+        """The set as `first-last` address ranges, v4 first (`0.0.0.0-9.255.255.255`)."""
+        out: list[str] = []
+        for intervals, ctor in (
+            (self._v4, ipaddress.IPv4Address),
+            (self._v6, ipaddress.IPv6Address),
+        ):
+            out.extend(f"{ctor(lo)}-{ctor(hi)}" for lo, hi in intervals)
+        return out
+
     def blocks(self) -> list[tuple[str, tuple[str, ...]]]:
         """The set as few `(cidr, excepts)` pairs: per family, the smallest CIDR
         covering it minus the gaps, when that is shorter than a list of CIDRs."""
