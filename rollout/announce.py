@@ -18,6 +18,7 @@ from rollout.core.events import (
 from rollout.core.events import CommitInfo as EventCommit
 from rollout.core.events import Window as EventWindow
 from rollout.engine import Announcer
+from rollout.flows import cut_sentence
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.ports import Clock
 from rollout.store.records import OutboxItem as StoreOutboxItem
@@ -103,6 +104,7 @@ def _diff_summary(diff: Any) -> DiffSummary | None:
         len(opened) if isinstance(opened, list) else int(opened),
         len(closed) if isinstance(closed, list) else int(closed),
         tuple(diff.get("riskiest", ())),
+        cut_sentence(diff["observed_flows"]) if "observed_flows" in diff else None,
     )
 
 

@@ -64,6 +64,15 @@ class ApprovalStore(Protocol):
         details: Mapping[str, Any] | None = None,
     ) -> StageEvent: ...
 
+    def events(
+        self,
+        *,
+        rollout_id: str | None = None,
+        environment: str | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int | None = 200,
+    ) -> list[StageEvent]: ...
+
     def add_approval(
         self,
         rollout_id: str,

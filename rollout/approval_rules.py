@@ -17,6 +17,7 @@ from rollout.core.approvals import (
     RosterMember,
     Rules,
 )
+from rollout.core.cut_flows import CutFlow
 from rollout.store.records import RolloutRecord
 
 
@@ -49,6 +50,9 @@ def rules_from_config(rules: ApprovalRules) -> Rules:
                 labels=dict(r.labels),
                 require_groups=dict(r.require_groups),
                 extra_approvals=r.extra_approvals,
+                more_than_flows=r.more_than_flows,
+                seen_more_than=r.seen_more_than,
+                block=r.block,
             )
             for r in rules.risk_rules
         ),
@@ -65,6 +69,19 @@ def opened_connections(rollout: RolloutRecord) -> list[OpenedConnection]:
     if not isinstance(risk, Mapping):
         return []
     return [OpenedConnection.from_json(item) for item in risk.get("opened") or ()]
+
+
+def cut_flows(rollout: RolloutRecord) -> tuple[list[CutFlow], str | None]:
+    """The observed flows the change would cut, and the window they were seen in.
+
+    Format: ``{"cut_flows": [rollout.flows.report.flow_json(...), ...], "window": "7d"}``.
+    """
+    risk = rollout.risk
+    if not isinstance(risk, Mapping):
+        return [], None
+    window = risk.get("observed_window")
+    flows = [CutFlow.from_json(item) for item in risk.get("cut_flows") or ()]
+    return flows, str(window) if window else None
 
 
 def author_identities(rollout: RolloutRecord) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 from rollout.approval_ports import ApprovalStore, Clock, NotificationsFor, Outcome
 from rollout.approval_rules import (
     author_identities,
+    cut_flows,
     opened_connections,
     roster_from_team,
     rules_from_config,
@@ -40,6 +41,8 @@ from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
 from rollout.errors import ApprovalError, AuthError, ConflictError, RolloutError
 from rollout.store.records import RolloutRecord
+
+FLOW_ACKNOWLEDGED = "flow.acknowledged"
 
 # Re-exported: the HTTP routes and the server context import these from here.
 __all__ = ["ApprovalStore", "ApprovalsService", "Outcome"]
@@ -78,7 +81,23 @@ class ApprovalsService:
         raise ApprovalError(f"no environment {name!r} (known: {known})")
 
     def risk(self, rollout: RolloutRecord, rules: Rules) -> list[RiskFinding]:
-        return risk_findings(rules.risk_rules, opened_connections(rollout))
+        cut, window = cut_flows(rollout)
+        return risk_findings(
+            rules.risk_rules,
+            opened_connections(rollout),
+            cut,
+            acknowledged=self.acknowledged_flows(rollout),
+            window=window,
+        )
+
+    def acknowledged_flows(self, rollout: RolloutRecord) -> set[str]:
+        """Keys of cut flows a reviewer acknowledged on this rollout and commit (audited)."""
+        events = self.store.events(rollout_id=rollout.id, kinds=[FLOW_ACKNOWLEDGED], limit=None)
+        return {
+            str(e.details.get("flow"))
+            for e in events
+            if e.details.get("commit_sha") == rollout.commit_sha
+        }
 
     def status(self, rollout: RolloutRecord) -> ApprovalStatus | None:
         """The approval status for the rollout's current environment (None: no rules)."""
@@ -168,8 +187,26 @@ class ApprovalsService:
                 status,
                 repeated=not added,
             )
+        moved = self._grant(who, rollout, status)
+        message = (
+            f"{rollout.id} is approved for {rollout.environment} ({status.summary()})"
+            if moved is not None
+            else f"{done}; another request already moved it on"
+        )
+        return Outcome(
+            message,
+            rollout.id,
+            rollout.environment,
+            status,
+            moved is not None,
+            repeated=not added,
+        )
+
+    def _grant(
+        self, who: VerifiedIdentity, rollout: RolloutRecord, status: ApprovalStatus
+    ) -> RolloutRecord | None:
         details = {"approvers": list(status.approvers), "reasons": list(status.reasons)}
-        moved = self.store.transition(
+        return self.store.transition(
             rollout.id,
             [State.AWAITING_APPROVAL.value],
             State.APPROVED.value,
@@ -184,18 +221,48 @@ class ApprovalsService:
                 {**details, "actor": who.member},
             ),
         )
-        message = (
-            f"{rollout.id} is approved for {rollout.environment} ({status.summary()})"
-            if moved is not None
-            else f"{done}; another request already moved it on"
-        )
+
+    def acknowledge_flow(
+        self, who: VerifiedIdentity, rollout_id: str, flow: str, reason: str
+    ) -> Outcome:
+        """Accept that the change cuts one observed flow (`CutFlow.key`), with a reason.
+
+        Audited as a `flow.acknowledged` event bound to the rollout and its
+        commit; the `breaks_observed_flows` rules stop counting that flow, and
+        the rollout is approved if that was all it waited for. Raises
+        ApprovalError (no reason, not allowed, not a cut flow), AuthError or
+        ConflictError (not awaiting approval); refusals are audited.
+        """
+        with self._audited_refusal(who, "acknowledge", rollout_id):
+            if not reason.strip():
+                raise ApprovalError("acknowledging a cut flow needs a reason")
+            rollout = self.rollout(rollout_id)
+            self._require_awaiting(rollout)
+            env = self.environment(rollout.environment)
+            if env.approvals is None:
+                raise ApprovalError(f"environment {env.name} does not take approvals")
+            rules = rules_from_config(env.approvals)
+            authors = self.roster.authors(author_identities(rollout))
+            check_approver(rules, self.roster, who.member, authors, self.risk(rollout, rules))
+            cut = [c.key for c in cut_flows(rollout)[0]]
+            if flow not in cut:
+                raise ApprovalError(
+                    f"{flow!r} is not an observed flow this change cuts "
+                    f"(cut: {'; '.join(cut) or 'none'})"
+                )
+            self._event(who, rollout, FLOW_ACKNOWLEDGED, {"flow": flow, "reason": reason})
+        status = self.status(rollout)
+        done = f"{who.member} acknowledged that {rollout.id} cuts {flow}: {reason}"
+        if status is None or not status.granted:
+            summary = f"; {status.summary()}" if status else ""
+            return Outcome(done + summary, rollout.id, rollout.environment, status)
+        moved = self._grant(who, rollout, status)
         return Outcome(
-            message,
+            f"{done}; {rollout.id} is approved ({status.summary()})",
             rollout.id,
             rollout.environment,
             status,
             moved is not None,
-            repeated=not added,
         )
 
     def reject(self, who: VerifiedIdentity, rollout_id: str, reason: str) -> Outcome:

@@ -13,16 +13,18 @@ import os
 import shlex
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rollout.announce import announcer
 from rollout.approvals_service import ApprovalsService
-from rollout.config.schema import Environment, Repository, SecretRef, Settings
+from rollout.config.schema import Environment, ObservedFlows, Repository, SecretRef, Settings
 from rollout.core.approvals import OpenedConnection
 from rollout.core.windows import GateRules, is_usable, next_usable_start
 from rollout.findings import findings_to_json
+from rollout.flow_sources import expand, read_into
+from rollout.flows import FlowAggregator, PodDirectory, replay, replay_summary
 from rollout.gitwatch import GitRepository
 from rollout.kube.apply import KubeCluster
 from rollout.kube.client import KubeClient, api_client_for
@@ -30,6 +32,7 @@ from rollout.kube.snapshot import read_snapshot
 from rollout.kube.state import StateConfigMap
 from rollout.manifests import split_origins
 from rollout.policy import (
+    ClusterModel,
     Connection,
     ConnectivityDiff,
     connectivity_diff,
@@ -138,13 +141,24 @@ def change_analysis(
     live: list[dict[str, Any]],
     old: RenderedRevision | None,
     new: RenderedRevision,
+    *,
+    now: datetime | None = None,
 ) -> ChangeAnalysis:
-    """Connectivity diff, lint and the opened connections risk rules look at."""
+    """Connectivity diff, lint, the replay of observed flows, and what risk rules look at."""
     diff = connectivity_change(live, old, new)
     objects, origins = split_origins(new.manifests)
     after = load_cluster(live + objects, origins=[f"cluster {env.name}"] * len(live) + origins)
     opened = [_opened(c).to_json() for c in diff.opened]
     findings = lint(after, env.namespaces)
+    risk: dict[str, Any] = {"opened": opened}
+    replayed: dict[str, Any] = {}
+    if env.observed_flows is not None:
+        old_objects = [dict(m.obj) for m in old.manifests] if old else []
+        replayed = observed_flows_replay(
+            env.observed_flows, live, load_cluster(live + old_objects), after, now=now
+        )
+        risk["cut_flows"] = replayed["cut"]
+        risk["observed_window"] = replayed["window"]
     return ChangeAnalysis(
         diff={
             # The policy engine's JSON shape (the dashboard draws it), plus the
@@ -152,10 +166,43 @@ def change_analysis(
             **json.loads(diff_json(diff)),
             "riskiest": [f"+ {_describe(c)}" for c in diff.opened[:10]]
             + [f"- {_describe(c)}" for c in diff.closed[:10]],
+            **({"observed_flows": replayed} if replayed else {}),
         },
         lint=findings_to_json(findings),
-        risk={"opened": opened},
+        risk=risk,
     )
+
+
+def observed_flows_replay(
+    observed: ObservedFlows,
+    live: list[dict[str, Any]],
+    before: ClusterModel,
+    after: ClusterModel,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The environment's observed flows replayed from `before` to `after` (the summary JSON)."""
+    workloads = [
+        {"kind": ep.kind, "metadata": {"namespace": ep.namespace, "name": ep.name}}
+        for ep in (*before.endpoints, *after.endpoints)
+        if ep.kind not in ("Pod", "External")
+    ]
+    directory = PodDirectory(live + workloads, cluster_cidrs=observed.cluster_cidrs)
+    since = (now or datetime.now(UTC)) - observed.window
+    aggregator = FlowAggregator(directory, since=since)
+    read_into(aggregator, expand(observed.sources))
+    result = aggregator.result()
+    replayed = replay(result.flows, before, after, pod_ip_in_ipblock=observed.pod_ip_in_ipblock)
+    return replay_summary(replayed, result, window=format_duration(observed.window))
+
+
+def format_duration(span: timedelta) -> str:
+    """`7d`, `36h`, `90m` or `45s`: the largest unit that divides the span."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _describe(c: Connection) -> str:

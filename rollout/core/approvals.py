@@ -15,15 +15,19 @@ younger than `expires_after`. One approval per member counts (the latest).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from rollout.core.cut_flows import CutFlow, breaking_flows, cut_flows_reason
 from rollout.errors import ApprovalError, AuthError
 
 RiskCondition = Literal[
-    "opens_ingress_to_labels", "opens_cross_namespace", "widens_external_egress"
+    "opens_ingress_to_labels",
+    "opens_cross_namespace",
+    "widens_external_egress",
+    "breaks_observed_flows",
 ]
 Decision = Literal["approve", "reject"]
 
@@ -85,6 +89,9 @@ class RiskRuleSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     require_groups: Mapping[str, int] = field(default_factory=dict)
     extra_approvals: int = 0
+    more_than_flows: int = 0  # breaks_observed_flows: applies above this many cut flows
+    seen_more_than: int = 0  # ... counting only flows seen more often than this
+    block: bool = False  # no approval grants the rollout while the rule applies
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,8 @@ class RiskFinding:
     connections: tuple[OpenedConnection, ...]
     require_groups: Mapping[str, int] = field(default_factory=dict)
     extra_approvals: int = 0
+    blocking: bool = False
+    cut_flows: tuple[CutFlow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,11 +208,14 @@ class ApprovalStatus:
     """Approvals that do not count, each with why (author, not allowed, other commit)."""
     reasons: tuple[str, ...]
     """Why this many approvals are needed (risk rules named), for the rollout message."""
+    blocked: tuple[str, ...] = ()
+    """Blocking risk rules that apply: no approval grants the rollout while they do."""
 
     def summary(self) -> str:
         if self.granted:
             return f"approved by {', '.join(self.approvers)}"
         parts = [f"{len(self.approvers)}/{self.required} approvals"]
+        parts += [f"blocked: {reason}" for reason in self.blocked]
         if self.missing_groups:
             parts.append(
                 "needs "
@@ -238,12 +250,59 @@ def _matches(rule: RiskRuleSpec, conn: OpenedConnection) -> str | None:
     return None
 
 
+def _needs(rule: RiskRuleSpec) -> str:
+    needs = [f"{n} approval(s) from {g}" for g, n in sorted(rule.require_groups.items())]
+    if rule.extra_approvals:
+        needs.append(f"{rule.extra_approvals} extra approval(s)")
+    if rule.block:
+        return "; blocked until each cut flow is acknowledged or the change is fixed"
+    return f"; needs {' and '.join(needs)}" if needs else ""
+
+
+def _cut_finding(
+    rule: RiskRuleSpec, cut: Sequence[CutFlow], acknowledged: Collection[str], window: str | None
+) -> RiskFinding | None:
+    flows = breaking_flows(
+        cut,
+        more_than_flows=rule.more_than_flows,
+        seen_more_than=rule.seen_more_than,
+        acknowledged=acknowledged,
+    )
+    if not flows:
+        return None
+    return RiskFinding(
+        rule=rule.name,
+        when=rule.when,
+        reason=f"risk rule {rule.name!r}: {cut_flows_reason(flows, window)}{_needs(rule)}",
+        connections=(),
+        require_groups=dict(rule.require_groups),
+        extra_approvals=rule.extra_approvals,
+        blocking=rule.block,
+        cut_flows=flows,
+    )
+
+
 def risk_findings(
-    risk_rules: Sequence[RiskRuleSpec], opened: Sequence[OpenedConnection]
+    risk_rules: Sequence[RiskRuleSpec],
+    opened: Sequence[OpenedConnection],
+    cut: Sequence[CutFlow] = (),
+    *,
+    acknowledged: Collection[str] = (),
+    window: str | None = None,
 ) -> list[RiskFinding]:
-    """One finding per rule that matches at least one opened connection, in rule order."""
+    """One finding per rule that applies, in rule order.
+
+    A connection rule applies when at least one opened connection matches; a
+    `breaks_observed_flows` rule when its thresholds are met by the cut flows
+    not `acknowledged` (by `CutFlow.key`).
+    """
     findings: list[RiskFinding] = []
     for rule in risk_rules:
+        if rule.when == "breaks_observed_flows":
+            found = _cut_finding(rule, cut, acknowledged, window)
+            if found is not None:
+                findings.append(found)
+            continue
         hits = [(conn, why) for conn in opened if (why := _matches(rule, conn)) is not None]
         if not hits:
             continue
@@ -251,11 +310,7 @@ def risk_findings(
         reason = f"risk rule {rule.name!r}: {first_why}: {first_conn.describe()}"
         if len(hits) > 1:
             reason += f" (and {len(hits) - 1} more connection(s))"
-        needs = [f"{n} approval(s) from {g}" for g, n in sorted(rule.require_groups.items())]
-        if rule.extra_approvals:
-            needs.append(f"{rule.extra_approvals} extra approval(s)")
-        if needs:
-            reason += f"; needs {' and '.join(needs)}"
+        reason += _needs(rule)
         findings.append(
             RiskFinding(
                 rule=rule.name,
@@ -376,7 +431,8 @@ def evaluate_approvals(
         if have < count:
             missing_groups[group] = count - have
     still_needed = max(0, required - len(approvers), sum(missing_groups.values()))
-    granted = still_needed == 0 and not missing_groups
+    blocked = tuple(f.reason for f in risk if f.blocking)
+    granted = still_needed == 0 and not missing_groups and not blocked
 
     candidates = [
         m
@@ -399,4 +455,5 @@ def evaluate_approvals(
         expired=tuple(expired),
         ignored=tuple(ignored),
         reasons=tuple(reasons),
+        blocked=blocked,
     )

@@ -65,6 +65,8 @@ class DiffSummary:
     opened: int
     closed: int
     riskiest: tuple[str, ...] = ()
+    observed: str | None = None
+    """Observed flows the change would cut, in one sentence (None: none, or no replay)."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ def event_to_json(event: RolloutEvent) -> dict[str, Any]:
                 "opened": event.diff.opened,
                 "closed": event.diff.closed,
                 "riskiest": list(event.diff.riskiest),
+                **({"observed": event.diff.observed} if event.diff.observed else {}),
             }
             if event.diff
             else None
@@ -325,7 +328,9 @@ def event_from_json(data: Mapping[str, Any]) -> RolloutEvent:
         commit=CommitInfo(commit["sha"], commit["author"], commit.get("message", ""))
         if commit
         else None,
-        diff=DiffSummary(diff["opened"], diff["closed"], tuple(diff.get("riskiest", ())))
+        diff=DiffSummary(
+            diff["opened"], diff["closed"], tuple(diff.get("riskiest", ())), diff.get("observed")
+        )
         if diff
         else None,
         plan=PlanSummary(tuple(plan.get("apply", ())), tuple(plan.get("prune", ())))

@@ -70,6 +70,8 @@ def comment_body(event: RolloutEvent) -> str:
             "",
             f"{event.diff.opened} flow(s) opened, {event.diff.closed} closed",
         ]
+        if event.diff.observed:
+            lines += ["", f"**Observed traffic:** {event.diff.observed}"]
         if event.diff.riskiest:
             lines += ["", "Riskiest changes:", "", "```diff", *event.diff.riskiest, "```"]
     for title, body in (

@@ -27,6 +27,11 @@ class ReasonBody(BaseModel):
     reason: str = Field(default="", max_length=2000)
 
 
+class AcknowledgeBody(BaseModel):
+    flow: str = Field(max_length=1000, description="`SRC -> DST PORT/PROTO`, as listed")
+    reason: str = Field(default="", max_length=2000)
+
+
 def _rollout_json(rollout: RolloutRecord) -> dict[str, Any]:
     return {
         "id": rollout.id,
@@ -134,6 +139,15 @@ def api_router(ctx: ServerContext) -> APIRouter:
     @router.post("/rollouts/{rollout_id}/approve", summary="Approve as the token's member")
     def approve(rollout_id: str, who: Identity) -> dict[str, Any]:
         return _outcome_json(ctx.approvals.approve(who, rollout_id))
+
+    @router.post(
+        "/rollouts/{rollout_id}/acknowledge-flow",
+        summary="Accept that the change cuts one observed flow (reason required)",
+    )
+    def acknowledge_flow(rollout_id: str, body: AcknowledgeBody, who: Identity) -> dict[str, Any]:
+        return _outcome_json(
+            ctx.approvals.acknowledge_flow(who, rollout_id, body.flow, body.reason)
+        )
 
     @router.post("/rollouts/{rollout_id}/reject", summary="Reject (a reason is required)")
     def reject(rollout_id: str, body: ReasonBody, who: Identity) -> dict[str, Any]:

@@ -6,14 +6,14 @@ Routers are built by functions taking a `ServerContext`, so the app factory
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from rollout.approvals_service import ApprovalsService, ApprovalStore
 from rollout.config.schema import Settings
-from rollout.store.records import OutboxRecord, StageEvent
+from rollout.store.records import OutboxRecord
 
 Clock = Callable[[], datetime]
 SlackResponder = Callable[[str, Mapping[str, Any]], None]
@@ -48,15 +48,6 @@ class ServerStore(ApprovalStore, Protocol):
     def seen_request(self, source: str, request_id: str) -> bool: ...
 
     def member_for_token_hash(self, token_hash: str) -> str | None: ...
-
-    def events(
-        self,
-        *,
-        rollout_id: str | None = None,
-        environment: str | None = None,
-        kinds: Collection[str] | None = None,
-        limit: int = 200,
-    ) -> list[StageEvent]: ...
 
     def outbox_items(
         self, status: str | None = None, *, rollout_id: str | None = None

@@ -15,11 +15,17 @@ class RiskRule(Strict):
 
     `when` is one of: `opens_ingress_to_labels` (a namespace or workload
     carrying these labels receives new traffic), `opens_cross_namespace`,
-    `widens_external_egress`.
+    `widens_external_egress`, `breaks_observed_flows` (the change would cut
+    flows observed in the environment's `observed_flows`).
 
-    A rule matches when at least one connection the change newly allows
-    meets its condition. The extras of all matching rules add up; for a group
-    named by several, the largest count applies.
+    A connection rule matches when at least one connection the change newly
+    allows meets its condition. `breaks_observed_flows` matches when more
+    than `more_than_flows` cut flows were each seen more than
+    `seen_more_than` times (default: any cut flow); a cut flow a reviewer
+    acknowledged on the rollout no longer counts. With `block: true` no
+    approval grants the rollout while the rule matches. The extras of all
+    matching rules add up; for a group named by several, the largest count
+    applies.
 
     ```yaml
     risk_rules:
@@ -34,12 +40,16 @@ class RiskRule(Strict):
     """
 
     name: str = Field(description="Shown in the rollout's reasons for the approvals it needs.")
-    when: Literal["opens_ingress_to_labels", "opens_cross_namespace", "widens_external_egress"] = (
-        Field(
-            description="`opens_ingress_to_labels`: new traffic reaches a namespace or pod "
-            "carrying all of `labels`; `opens_cross_namespace`: new traffic between two "
-            "namespaces; `widens_external_egress`: new egress to addresses outside the cluster."
-        )
+    when: Literal[
+        "opens_ingress_to_labels",
+        "opens_cross_namespace",
+        "widens_external_egress",
+        "breaks_observed_flows",
+    ] = Field(
+        description="`opens_ingress_to_labels`: new traffic reaches a namespace or pod "
+        "carrying all of `labels`; `opens_cross_namespace`: new traffic between two "
+        "namespaces; `widens_external_egress`: new egress to addresses outside the cluster; "
+        "`breaks_observed_flows`: the change would deny flows seen in `observed_flows`."
     )
     labels: dict[str, str] = Field(
         default_factory=dict,
@@ -54,11 +64,34 @@ class RiskRule(Strict):
     extra_approvals: int = Field(
         default=0, ge=0, description="Approvals needed on top of `approvals.required`."
     )
+    more_than_flows: int = Field(
+        default=0,
+        ge=0,
+        description="`breaks_observed_flows`: match only when more than this many cut flows "
+        "count (0: any).",
+    )
+    seen_more_than: int = Field(
+        default=0,
+        ge=0,
+        description="`breaks_observed_flows`: count only cut flows seen more than this many "
+        "times in the window.",
+    )
+    block: bool = Field(
+        default=False,
+        description="`breaks_observed_flows`: hold the rollout whatever the approvals while "
+        "the rule matches (until the cut flows are acknowledged or the change is fixed).",
+    )
 
     @model_validator(mode="after")
     def _labels_when_needed(self) -> RiskRule:
         if self.when == "opens_ingress_to_labels" and not self.labels:
             raise ValueError("'labels' is required when 'when' is opens_ingress_to_labels")
+        observed = (self.more_than_flows, self.seen_more_than, self.block)
+        if self.when != "breaks_observed_flows" and observed != (0, 0, False):
+            raise ValueError(
+                "'more_than_flows', 'seen_more_than' and 'block' apply only to "
+                "'when: breaks_observed_flows'"
+            )
         return self
 
 
