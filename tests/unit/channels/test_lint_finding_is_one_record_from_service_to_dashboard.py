@@ -45,7 +45,7 @@ def _revision() -> RenderedRevision:
 
 def test_the_stored_lint_artifact_reads_back_as_the_findings_lint_made() -> None:
     revision = _revision()
-    env = cast(Any, SimpleNamespace(name="staging", namespaces=["shop"]))
+    env = cast(Any, SimpleNamespace(name="staging", namespaces=["shop"], observed_flows=None))
     objects, origins = split_origins(revision.manifests)
     model = load_cluster(LIVE + objects, origins=["cluster staging"] * len(LIVE) + origins)
     expected = lint(model, ["shop"])
@@ -58,7 +58,7 @@ def test_the_stored_lint_artifact_reads_back_as_the_findings_lint_made() -> None
 
 def test_the_dashboard_shows_rule_object_and_origin_of_stored_findings() -> None:
     revision = _revision()
-    env = cast(Any, SimpleNamespace(name="staging", namespaces=["shop"]))
+    env = cast(Any, SimpleNamespace(name="staging", namespaces=["shop"], observed_flows=None))
     stored = json.loads(json.dumps(change_analysis(env, LIVE, None, revision).lint))
 
     html = dashboard_lint_table(stored)
