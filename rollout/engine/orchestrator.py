@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from rollout.config import Settings
 from rollout.core.lifecycle import ACTIVE, SUPERSEDABLE, State
 from rollout.engine.deployments import Deployments
+from rollout.engine.retries import PARKED, StepRetries, describe, retrying
 from rollout.engine.transitions import (
     SYSTEM,
     Announcer,
@@ -73,6 +74,7 @@ class RolloutEngine:
         self._deployments = Deployments(store, ops)
         self._environments = [env.name for env in settings.environments]
         self._lock = threading.RLock()
+        self._retries = StepRetries()
 
     # --- detection -------------------------------------------------------------
 
@@ -160,13 +162,44 @@ class RolloutEngine:
             busy = self._environment_busy(rollout)
             if busy is not None:
                 return Progress(rollout.id, False, rollout.state, busy)
+            now = self._clock()
+            series = self._retries.waiting(rollout.id, rollout.state, now)
+            if series is not None:
+                return retrying(rollout, series)
             try:
-                return step(self, rollout)
-            except Exception:
-                log.exception(
-                    "step failed", extra={"rollout_id": rollout.id, "state": rollout.state}
-                )
-                raise
+                progress = step(self, rollout)
+            except Exception as exc:  # retried with backoff, then parked: see engine.retries
+                return self._step_failed(rollout, exc, now)
+            self._retries.succeeded(rollout.id)
+            return progress
+
+    def _step_failed(self, rollout: RolloutRecord, exc: Exception, now: datetime) -> Progress:
+        series = self._retries.failed(rollout.id, rollout.state, exc, now)
+        extra = {"rollout_id": rollout.id, "state": rollout.state, "attempt": series.attempts}
+        if series.attempts == 1:
+            log.exception("step failed; retrying with backoff", extra=extra)
+        else:
+            log.warning("step failed again: %s", series.error, extra=extra)
+        parked = PARKED.get(State(rollout.state))
+        if parked is None or not self._retries.should_park(series):
+            return retrying(rollout, series)
+        self._retries.succeeded(rollout.id)
+        state, event = parked
+        reason = (
+            f"parked after {series.attempts} failed attempts of the {rollout.state} step: "
+            f"{series.error}"
+        )
+        if state is not State.INVALID:
+            try:
+                self._deployments.rollback(rollout, rollout.environment)
+            except Exception as rollback_exc:  # the reason says so; nothing else can
+                log.exception("rollback of a parked rollout failed", extra=extra)
+                reason += f"; rolling {rollout.environment} back failed too: "
+                reason += describe(rollback_exc)
+        log.error("rollout %s parked: %s", rollout.id, reason, extra=extra)
+        return self._transitions.move(
+            rollout, state, event, reason=reason, details={"summary": reason, "parked": True}
+        )
 
     def _environment_busy(self, rollout: RolloutRecord) -> str | None:
         """One rollout at a time per environment: an older one applied there blocks us."""
