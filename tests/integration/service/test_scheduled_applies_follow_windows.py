@@ -414,8 +414,8 @@ class CrashAfterProductionApply(RecordingOps):
         return result
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """The process dying: not an error the engine retries (it retries `Exception`s)."""
 
 
 @pytest.mark.parametrize(
