@@ -16,6 +16,8 @@ from rollout.store.records import (
     ApprovalRecord,
     HoldRecord,
     OutboxItem,
+    QuorumResult,
+    QuorumRule,
     RolloutRecord,
     StageEvent,
 )
@@ -86,6 +88,19 @@ class ApprovalStore(Protocol):
         reason: str | None = None,
         expires_at: datetime | None = None,
     ) -> bool: ...
+
+    def approve_towards_quorum(
+        self,
+        rollout_id: str,
+        environment: str,
+        commit_sha: str,
+        member: str,
+        *,
+        channel: str,
+        request_id: str | None = None,
+        expires_at: datetime | None = None,
+        quorum: QuorumRule,
+    ) -> QuorumResult: ...
 
     def approvals_for(self, rollout_id: str, environment: str) -> list[ApprovalRecord]: ...
 

@@ -40,7 +40,7 @@ from rollout.core.approvals import (
 from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
 from rollout.errors import ApprovalError, AuthError, ConflictError, RolloutError
-from rollout.store.records import RolloutRecord
+from rollout.store.records import ApprovalRecord, Move, RolloutRecord
 
 FLOW_ACKNOWLEDGED = "flow.acknowledged"
 
@@ -116,16 +116,7 @@ class ApprovalsService:
         )
 
     def _decisions(self, rollout: RolloutRecord) -> list[ApprovalDecision]:
-        return [
-            ApprovalDecision(
-                member=a.member,
-                decision="reject" if a.decision == "reject" else "approve",
-                at=a.at,
-                commit_sha=a.commit_sha,
-                channel=a.channel,
-            )
-            for a in self.store.approvals_for(rollout.id, rollout.environment)
-        ]
+        return [_decision(a) for a in self.store.approvals_for(rollout.id, rollout.environment)]
 
     # -- deciding ------------------------------------------------------------------------
 
@@ -147,28 +138,37 @@ class ApprovalsService:
             authors = self.roster.authors(author_identities(rollout))
             check_approver(rules, self.roster, who.member, authors, risk)
             now = self.clock()
-            added = self.store.add_approval(
+            seen: list[ApprovalStatus] = []
+
+            def quorum(decisions: list[ApprovalRecord]) -> Move | None:
+                # Called by the store inside the approval's transaction, the
+                # rollout locked: this approval, if it completes quorum, moves it.
+                status = evaluate_approvals(
+                    rules,
+                    self.roster,
+                    authors,
+                    [_decision(a) for a in decisions],
+                    risk,
+                    self.clock(),
+                    commit_sha=rollout.commit_sha,
+                )
+                seen.append(status)
+                return self._approved_move(who, rollout, status) if status.granted else None
+
+            result = self.store.approve_towards_quorum(
                 rollout.id,
                 rollout.environment,
                 rollout.commit_sha,
                 who.member,
                 channel=who.channel,
-                decision="approve",
                 request_id=who.request_id,
                 expires_at=now + rules.expires_after,
+                quorum=quorum,
             )
+        added, status = result.added, seen[-1]
         if not added:
             # One decision per member and stage (the store's unique key); say so plainly.
             self._event(who, rollout, "approval.repeated", {})
-        status = evaluate_approvals(
-            rules,
-            self.roster,
-            authors,
-            self._decisions(rollout),
-            risk,
-            self.clock(),
-            commit_sha=rollout.commit_sha,
-        )
         done = f"{who.member} approved {rollout.id} ({rollout.environment})"
         if not added:
             done = f"{who.member} had already decided on {rollout.id}"
@@ -187,7 +187,7 @@ class ApprovalsService:
                 status,
                 repeated=not added,
             )
-        moved = self._grant(who, rollout, status)
+        moved = result.moved
         message = (
             f"{rollout.id} is approved for {rollout.environment} ({status.summary()})"
             if moved is not None
@@ -202,24 +202,42 @@ class ApprovalsService:
             repeated=not added,
         )
 
-    def _grant(
+    def _approved_move(
         self, who: VerifiedIdentity, rollout: RolloutRecord, status: ApprovalStatus
-    ) -> RolloutRecord | None:
+    ) -> Move:
+        """awaiting_approval -> approved, named after `who`, with its announcement."""
         details = {"approvers": list(status.approvers), "reasons": list(status.reasons)}
-        return self.store.transition(
-            rollout.id,
-            [State.AWAITING_APPROVAL.value],
-            State.APPROVED.value,
+        return Move(
+            from_states=(State.AWAITING_APPROVAL.value,),
+            to_state=State.APPROVED.value,
             actor=who.member,
             channel=who.channel,
             reason=status.summary(),
             details=details,
             request_id=who.request_id,
-            outbox=self._notifications_for(
-                replace(rollout, state=State.APPROVED.value, reason=status.summary()),
-                EventType.APPROVAL_GRANTED.value,
-                {**details, "actor": who.member},
+            outbox=tuple(
+                self._notifications_for(
+                    replace(rollout, state=State.APPROVED.value, reason=status.summary()),
+                    EventType.APPROVAL_GRANTED.value,
+                    {**details, "actor": who.member},
+                )
             ),
+        )
+
+    def _grant(
+        self, who: VerifiedIdentity, rollout: RolloutRecord, status: ApprovalStatus
+    ) -> RolloutRecord | None:
+        move = self._approved_move(who, rollout, status)
+        return self.store.transition(
+            rollout.id,
+            move.from_states,
+            move.to_state,
+            actor=move.actor,
+            channel=move.channel,
+            reason=move.reason,
+            details=move.details,
+            request_id=move.request_id,
+            outbox=move.outbox,
         )
 
     def acknowledge_flow(
@@ -473,3 +491,13 @@ class ApprovalsService:
                 "channel_user": who.channel_user,
             },
         )
+
+
+def _decision(approval: ApprovalRecord) -> ApprovalDecision:
+    return ApprovalDecision(
+        member=approval.member,
+        decision="reject" if approval.decision == "reject" else "approve",
+        at=approval.at,
+        commit_sha=approval.commit_sha,
+        channel=approval.channel,
+    )

@@ -9,24 +9,28 @@ errors become `StoreError` here, in one place, and roll the transaction back.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rollout.errors import StoreError
 from rollout.store import database
-from rollout.store.records import ARTIFACTS, JsonValue, OutboxItem
-from rollout.store.tables import Base, OutboxRow, StageEventRow
+from rollout.store.convert import rollout_record
+from rollout.store.records import ARTIFACTS, JsonValue, Move, OutboxItem, RolloutRecord
+from rollout.store.tables import Base, OutboxRow, RolloutRow, StageEventRow
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
+log = logging.getLogger("rollout.store.rollouts")
+
 
 CHANNELS = frozenset({"slack", "github", "cli", "api", "dashboard", "system"})
 
@@ -139,6 +143,62 @@ class StoreBase:
         statement = statement.on_conflict_do_nothing(index_elements=list(unique))
         inserted = session.connection().execute(statement.returning(*table.primary_key.columns))
         return inserted.first() is not None
+
+    def _compare_and_set(
+        self, session: Session, rollout_id: str, move: Move, now: datetime
+    ) -> RolloutRecord | None:
+        """`move` inside `session`: the new record, or None if the state was not a from-state.
+
+        The rollout's row is locked first (SELECT ... FOR UPDATE), so movers of
+        one rollout take turns. Raises StoreError if the rollout does not exist.
+        """
+        check_channel(move.channel)
+        fields = checked_artifacts(move.artifacts or None)
+        row = session.get(RolloutRow, rollout_id, with_for_update=True)
+        if row is None:
+            raise StoreError(f"no rollout {rollout_id!r} in the state store")
+        if row.state not in move.from_states:
+            log.debug(
+                "transition of %s lost: %s not in %s", rollout_id, row.state, move.from_states
+            )
+            return None
+        previous = row.state
+        # The WHERE repeats the check so the write is a true compare-and-set
+        # even where SELECT ... FOR UPDATE is a no-op (SQLite).
+        values: dict[str, Any] = {"state": move.to_state, "updated_at": now, "reason": move.reason}
+        if move.environment is not None:
+            values["environment"] = move.environment
+        if move.superseded_by is not None:
+            values["superseded_by"] = move.superseded_by
+        values.update(fields)
+        result = session.execute(
+            update(RolloutRow)
+            .where(RolloutRow.id == rollout_id, RolloutRow.state == previous)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result) != 1:
+            return None
+        self._event(
+            session,
+            "state.changed",
+            rollout_id=rollout_id,
+            environment=move.environment or row.environment,
+            actor=move.actor,
+            channel=move.channel,
+            request_id=move.request_id,
+            details={
+                "from": previous,
+                "to": move.to_state,
+                "reason": move.reason,
+                **move.details,
+            },
+            at=now,
+        )
+        self._enqueue(session, move.outbox, rollout_id, now)
+        session.flush()
+        session.refresh(row)
+        return rollout_record(row)
 
     def _dialect_insert(self, entity: type[Base]) -> Any:
         """INSERT with the backend's ON CONFLICT support (both dialects spell it alike)."""

@@ -6,7 +6,7 @@ UTC. JSON values are whatever `json.dumps` accepts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -131,3 +131,38 @@ class TokenRecord:
     token_hash: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A compare-and-set state change: from one of `from_states` to `to_state`.
+
+    Its `state.changed` event names `actor`/`channel`/`request_id` and carries
+    `details`; `outbox` rows commit with it.
+    """
+
+    from_states: tuple[str, ...]
+    to_state: str
+    actor: str
+    channel: str
+    reason: str | None = None
+    details: Mapping[str, JsonValue] = field(default_factory=dict)
+    request_id: str | None = None
+    environment: str | None = None
+    superseded_by: str | None = None
+    artifacts: Mapping[str, JsonValue] = field(default_factory=dict)
+    outbox: tuple[OutboxItem, ...] = ()
+
+
+QuorumRule = Callable[[list[ApprovalRecord]], Move | None]
+"""Every decision recorded for a stage -> the move quorum makes, or None (not reached)."""
+
+
+@dataclass(frozen=True)
+class QuorumResult:
+    added: bool
+    """False: the member had already decided (and it has not expired)."""
+    moved: RolloutRecord | None
+    """The rollout after the move, when this approval completed quorum and made it."""
+    decisions: list[ApprovalRecord]
+    """Every decision of the stage as the move saw them."""

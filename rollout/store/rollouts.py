@@ -5,21 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from rollout.errors import StoreError
 from rollout.store.base import (
     StoreBase,
     check_channel,
     checked_artifacts,
-    rowcount,
     state_list,
     utc,
 )
 from rollout.store.convert import event_record, rollout_record
-from rollout.store.records import JsonValue, OutboxItem, RolloutRecord, StageEvent
+from rollout.store.records import JsonValue, Move, OutboxItem, RolloutRecord, StageEvent
 from rollout.store.tables import RolloutRow, StageEventRow
 
 log = logging.getLogger(__name__)
@@ -159,48 +157,21 @@ class Rollouts(StoreBase):
         transaction. Raises StoreError if the rollout does not exist.
         """
         check_channel(channel)
-        allowed = state_list(from_states)
-        fields = checked_artifacts(artifacts)
-        now = self._now()
+        move = Move(
+            from_states=tuple(state_list(from_states)),
+            to_state=to_state,
+            actor=actor,
+            channel=channel,
+            reason=reason,
+            details=dict(details or {}),
+            request_id=request_id,
+            environment=environment,
+            superseded_by=superseded_by,
+            artifacts=dict(artifacts or {}),
+            outbox=tuple(outbox),
+        )
         with self._write() as session:
-            row = session.get(RolloutRow, rollout_id, with_for_update=True)
-            if row is None:
-                raise StoreError(f"no rollout {rollout_id!r} in the state store")
-            if row.state not in allowed:
-                log.debug("transition of %s lost: %s not in %s", rollout_id, row.state, allowed)
-                return None
-            previous = row.state
-            # The WHERE repeats the check so the write is a true compare-and-set
-            # even where SELECT ... FOR UPDATE is a no-op (SQLite).
-            values: dict[str, Any] = {"state": to_state, "updated_at": now, "reason": reason}
-            if environment is not None:
-                values["environment"] = environment
-            if superseded_by is not None:
-                values["superseded_by"] = superseded_by
-            values.update(fields)
-            result = session.execute(
-                update(RolloutRow)
-                .where(RolloutRow.id == rollout_id, RolloutRow.state == previous)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if rowcount(result) != 1:
-                return None
-            self._event(
-                session,
-                "state.changed",
-                rollout_id=rollout_id,
-                environment=environment or row.environment,
-                actor=actor,
-                channel=channel,
-                request_id=request_id,
-                details={"from": previous, "to": to_state, "reason": reason, **(details or {})},
-                at=now,
-            )
-            self._enqueue(session, outbox, rollout_id, now)
-            session.flush()
-            session.refresh(row)
-            return rollout_record(row)
+            return self._compare_and_set(session, rollout_id, move, self._now())
 
     def set_artifacts(self, rollout_id: str, artifacts: Mapping[str, JsonValue]) -> RolloutRecord:
         """Store plan/diff/smoke/lint/risk JSON without a state change."""

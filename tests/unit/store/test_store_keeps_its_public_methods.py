@@ -8,6 +8,7 @@ from rollout.store import Store
 PUBLIC_METHODS = {
     "add_approval",
     "approvals_for",
+    "approve_towards_quorum",
     "close",
     "count_outbox",
     "count_rollouts_by_state",
