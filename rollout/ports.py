@@ -72,6 +72,13 @@ class EnvironmentOps(Protocol):
         """The connectivity diff, lint findings and risk findings of a change."""
 
 
+CommitCheck = Callable[[str], StageResult]
+"""A check of a commit before anything is applied (its signature): sha -> verdict.
+
+Its `details` are kept in the rollout's plan (e.g. `{"signature": {...}}`);
+a failed verdict ends the rollout `invalid` with its summary as the reason."""
+
+
 class WindowGate(Protocol):
     """When an environment may be applied to."""
 

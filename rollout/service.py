@@ -56,6 +56,7 @@ from rollout.wiring import (
     announcer,
     git_for,
     open_state_store,
+    signature_check,
 )
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ class Service:
             clock,
             fence=self.is_leader,
             on_transition=self.metrics.transition,
+            commit_check=signature_check(settings, self._git, base_dir=base_dir),
         )
         self.poller = GitPoller(
             self._git,

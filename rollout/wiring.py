@@ -40,9 +40,10 @@ from rollout.policy import (
     load_cluster,
 )
 from rollout.policy.report import diff_json
-from rollout.ports import ChangeAnalysis
+from rollout.ports import ChangeAnalysis, CommitCheck, StageResult
 from rollout.render import Renderer
 from rollout.revision import RenderedRevision
+from rollout.signatures import CommitSignature, CommitVerifier
 from rollout.store import Store, open_store
 from rollout.windows_rules import gate_rules, years_between
 
@@ -93,6 +94,46 @@ def git_for(repository: Repository, *, base_dir: Path | None = None) -> GitRepos
         path = repository.path if base_dir is None else base_dir / repository.path
         return GitRepository(path=path, env=env)
     return GitRepository(url=repository.url, env=env)
+
+
+def commit_signature(
+    settings: Settings, git: GitRepository, sha: str, *, base_dir: Path | None = None
+) -> CommitSignature | None:
+    """Who signed `sha`, as git verifies it against `repository.signing_keys` (None: no keys)."""
+    keys = settings.repository.signing_keys
+    if keys is None:
+        return None
+    return CommitVerifier(keys, base_dir=base_dir).verify(git.path, sha)
+
+
+def signature_check(
+    settings: Settings, git: GitRepository, *, base_dir: Path | None = None
+) -> CommitCheck | None:
+    """Who signed each commit (with `repository.signing_keys`); None without keys.
+
+    The verdict fails only when an environment requires signed commits: the
+    commit is then stopped before it is applied anywhere.
+    """
+    keys = settings.repository.signing_keys
+    if keys is None:
+        return None
+    verifier = CommitVerifier(keys, base_dir=base_dir)
+    requiring = [env.name for env in settings.environments if env.require_signed_commits]
+
+    def check(sha: str) -> StageResult:
+        signature = verifier.verify(git.path, sha)
+        details = {"signature": signature.to_json()}
+        if signature.verified or not requiring:
+            return StageResult(True, signature.describe(), details)
+        return StageResult(
+            False,
+            f"{signature.describe()}; {', '.join(requiring)} "
+            f"{'accepts' if len(requiring) == 1 else 'accept'} only commits signed by a key "
+            "in repository.signing_keys",
+            details,
+        )
+
+    return check
 
 
 def _ssh_key_file(ref: SecretRef) -> Path:

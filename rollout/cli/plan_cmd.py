@@ -19,10 +19,12 @@ from rollout.cli.revision_common import (
     revision_options,
     summary_line,
 )
+from rollout.config.schema import Settings
 from rollout.kube.state import StateConfigMap
 from rollout.policy.report import diff_json, diff_markdown, diff_text
 from rollout.revision import plan_revision, render_revision
-from rollout.wiring import connectivity_change, live_snapshot, renderer
+from rollout.signatures import CommitSignature
+from rollout.wiring import commit_signature, connectivity_change, live_snapshot, renderer
 
 
 @click.command(name="plan")
@@ -32,6 +34,9 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
     """Show what an apply would change, including changes made by hand (drift)."""
     target = load_target(config_path, env_name, rev)
     env, rendered = target.env, target.rendered
+    signature = commit_signature(
+        target.settings, target.git, rendered.sha, base_dir=config_path.resolve().parent
+    )
     with cluster(env) as adapter:
         plan = plan_revision(adapter, env, rendered)
         deployed = StateConfigMap(
@@ -61,12 +66,28 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
             environment=env.name,
             sha=rendered.sha,
             deployed_sha=deployed.commit_sha if deployed else None,
+            signature=signature.to_json() if signature is not None else None,
         )
         echo_json(data)
         return
     out = console()
     was = deployed.commit_sha[:12] if deployed and deployed.commit_sha else "nothing recorded"
     out.print(f"plan for [bold]{env.name}[/]: {rendered.sha[:12]} (deployed: {was})")
+    if signature is not None:
+        out.print(signature_line(signature, target.settings))
     print_plan(out, plan, verbose_unchanged=show_all)
     out.print("\n[bold]connectivity[/] (live endpoints, deployed revision -> this one)")
     out.print(escape(diff_text(diff)))
+
+
+def signature_line(signature: CommitSignature, settings: Settings) -> str:
+    """`signed by ...` in green, or why not in red with what it means for a rollout."""
+    if signature.verified:
+        return f"[green]{escape(signature.describe())}[/]"
+    requiring = [env.name for env in settings.environments if env.require_signed_commits]
+    consequence = (
+        f"; {', '.join(requiring)} takes only signed commits: a rollout of it stops before staging"
+        if requiring
+        else ""
+    )
+    return f"[red]signature: {escape(signature.describe())}{escape(consequence)}[/]"

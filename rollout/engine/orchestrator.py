@@ -28,6 +28,7 @@ from rollout.ports import (
     ApprovalCheck,
     Clock,
     Commit,
+    CommitCheck,
     EnvironmentOps,
     Fence,
     Scheduler,
@@ -60,6 +61,7 @@ class RolloutEngine:
         *,
         fence: Fence = lambda: True,
         on_transition: TransitionHook | None = None,
+        commit_check: CommitCheck | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -70,6 +72,7 @@ class RolloutEngine:
         self._announce = announce
         self._clock = clock
         self._fence = fence
+        self._commit_check = commit_check
         self._transitions = Transitions(store, announce, on_transition)
         self._deployments = Deployments(store, ops)
         self._environments = [env.name for env in settings.environments]
@@ -216,11 +219,22 @@ class RolloutEngine:
     # --- steps -------------------------------------------------------------------
 
     def _validate(self, rollout: RolloutRecord) -> Progress:
+        checked: dict[str, Any] = {}
+        if self._commit_check is not None:
+            # Before anything else: a commit that fails it is never staged anywhere.
+            verdict = self._commit_check(rollout.commit_sha)
+            if not verdict.ok:
+                return self._transitions.fail(rollout, State.INVALID, "rollout.validated", verdict)
+            checked = dict(verdict.details)
         result = self._ops.validate(rollout.environment, rollout.commit_sha)
         if not result.ok:
             return self._transitions.fail(rollout, State.INVALID, "rollout.validated", result)
         return self._transitions.move(
-            rollout, State.VALIDATED, "rollout.validated", details=stage_details(result)
+            rollout,
+            State.VALIDATED,
+            "rollout.validated",
+            details=stage_details(result),
+            artifacts={"plan": {**_mapping(rollout.plan), **checked}} if checked else None,
         )
 
     def _apply_staging(self, rollout: RolloutRecord) -> Progress:

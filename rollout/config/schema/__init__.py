@@ -26,7 +26,7 @@ from rollout.config.schema.notifications import (
     WebhookSettings,
 )
 from rollout.config.schema.observed_flows import ObservedFlows
-from rollout.config.schema.repository import Repository, RepositoryCredentials
+from rollout.config.schema.repository import Repository, RepositoryCredentials, SigningKeys
 from rollout.config.schema.service import Server, Store
 from rollout.config.schema.settings import Settings
 from rollout.config.schema.smoke import SmokeScript, SmokeSettings
@@ -83,6 +83,7 @@ __all__ = [
     "SecretRef",
     "Server",
     "Settings",
+    "SigningKeys",
     "SlackSettings",
     "SmokeScript",
     "SmokeSettings",

@@ -125,6 +125,12 @@ class Environment(Strict):
         description="Observed traffic to replay against each change before it is applied "
         "here; none: no replay.",
     )
+    require_signed_commits: bool = Field(
+        default=False,
+        description="Accept only commits signed by a key in `repository.signing_keys` (git "
+        "verifies). A commit that is not is stopped before anything is applied anywhere "
+        "(the rollout ends `invalid` with the reason, announced).",
+    )
     notify: tuple[str, ...] | None = Field(
         default=None,
         description="Channels for this environment's events: `slack`, `github` and webhook "

@@ -41,6 +41,47 @@ class RepositoryCredentials(Strict):
     )
 
 
+class SigningKeys(Strict):
+    """Whose commit signatures count: OpenPGP public keys and SSH allowed signers.
+
+    Verified by git itself (`git verify-commit`) against these keys only, in a
+    private keyring; see `environments[].require_signed_commits`. Paths are
+    relative to the configuration file's folder; the files are read at each
+    verification, so adding or revoking a key needs no restart.
+
+    ```yaml
+    signing_keys:
+      openpgp: [keys/alice.asc, keys/bob.asc]
+      ssh_allowed_signers: keys/allowed_signers
+    ```
+    """
+
+    openpgp: tuple[Path, ...] = Field(
+        default=(),
+        description="Files holding OpenPGP public keys (`gpg --armor --export KEY`); a "
+        "revocation imported with a key (its certificate in the same file) revokes it.",
+    )
+    ssh_allowed_signers: Path | None = Field(
+        default=None,
+        description="An allowed-signers file (git's `gpg.ssh.allowedSignersFile`, see "
+        "ssh-keygen(1) ALLOWED SIGNERS): one `PRINCIPAL [valid-after=...,valid-before=...] "
+        "KEY` per line.",
+    )
+    ssh_revoked_keys: Path | None = Field(
+        default=None,
+        description="Revoked SSH keys (git's `gpg.ssh.revocationFile`: public keys or a KRL).",
+    )
+
+    @model_validator(mode="after")
+    def _some_key(self) -> SigningKeys:
+        if not self.openpgp and self.ssh_allowed_signers is None:
+            raise ValueError(
+                "name at least one key: 'openpgp' (public key files) or "
+                "'ssh_allowed_signers' (an allowed-signers file)"
+            )
+        return self
+
+
 class Repository(Strict):
     """Where the policies live. Give `url` (remote) or `path` (local clone).
 
@@ -86,6 +127,12 @@ class Repository(Strict):
         default=None,
         description="For a private repository; none: git's own defaults (anonymous "
         "HTTPS, or the service user's SSH setup).",
+    )
+    signing_keys: SigningKeys | None = Field(
+        default=None,
+        description="Keys whose commit signatures are trusted. With keys, every rollout "
+        "records who signed its commit; environments with `require_signed_commits` accept "
+        "only commits these keys signed.",
     )
     smoke_tests_file: str = Field(
         default="smoke-tests.yaml",

@@ -78,6 +78,12 @@ class Settings(Strict):
                         f"environments[{i}].windows.overlap.groups.{group}: "
                         f"no member is in group {group!r}"
                     )
+            if env.require_signed_commits and self.repository.signing_keys is None:
+                problems.append(
+                    f"environments[{i}].require_signed_commits: true needs "
+                    "repository.signing_keys (the OpenPGP keys or SSH allowed signers "
+                    "whose signatures count)"
+                )
             for j, channel in enumerate(env.notify or ()):
                 if channel not in channels:
                     problems.append(

@@ -169,6 +169,18 @@ def actions_html(rollout: RolloutRecord, member: str | None, csrf: str) -> str:
     return f'<div class="actions">{"".join(forms)}</div>'
 
 
+def _signed(rollout: RolloutRecord) -> str:
+    """`Signed by` from the signature git verified at detection (none: not checked)."""
+    plan = rollout.plan if isinstance(rollout.plan, Mapping) else {}
+    signature = plan.get("signature")
+    if not isinstance(signature, Mapping):
+        return ""
+    if signature.get("verified") is True:
+        key = f" <small>({esc(signature.get('kind'))} key {esc(signature.get('key'))})</small>"
+        return f"<dt>Signed by</dt><dd>{esc(signature.get('signer'))}{key}</dd>"
+    return f'<dt>Signed by</dt><dd class="bad">nobody trusted: {esc(signature.get("summary"))}</dd>'
+
+
 def rollout_html(
     ctx: ServerContext,
     waiting: Waiting,
@@ -189,6 +201,7 @@ def rollout_html(
         f"<dt>Environment</dt><dd>{esc(rollout.environment)}</dd>"
         f"<dt>Commit</dt><dd>{short_sha(rollout.commit_sha)} {esc(rollout.message)}</dd>"
         f"<dt>Author</dt><dd>{esc(rollout.author)}</dd>"
+        f"{_signed(rollout)}"
         f"<dt>Previous</dt><dd>{short_sha(rollout.previous_sha)}</dd>"
         f"<dt>Waiting for</dt><dd>{waiting.reason(rollout, now, tz)}</dd></dl>"
         f"{stage_steps(rollout)}</section>"
