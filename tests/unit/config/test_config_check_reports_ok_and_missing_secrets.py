@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from rollout.cli.main import cli
@@ -45,12 +46,15 @@ def test_available_secrets_are_not_warned_about_and_never_printed() -> None:
         assert value not in result.output
 
 
-def test_file_defaults_to_rollout_config_env_then_rollout_yaml(tmp_path: Path) -> None:
+def test_file_defaults_to_rollout_config_env_then_rollout_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not CliRunner.isolated_filesystem: deprecated since click 8.5.
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        Path("rollout.yaml").write_text(EXAMPLE.read_text())
-        by_default = runner.invoke(cli, ["config", "check"], env={"ROLLOUT_CONFIG": None})
-        missing = runner.invoke(cli, ["config", "check"], env={"ROLLOUT_CONFIG": "other.yaml"})
+    monkeypatch.chdir(tmp_path)
+    Path("rollout.yaml").write_text(EXAMPLE.read_text())
+    by_default = runner.invoke(cli, ["config", "check"], env={"ROLLOUT_CONFIG": None})
+    missing = runner.invoke(cli, ["config", "check"], env={"ROLLOUT_CONFIG": "other.yaml"})
 
     assert by_default.exit_code == 0
     assert by_default.stdout.startswith("ok: rollout.yaml (2 environments")
