@@ -60,6 +60,7 @@ def _status_json(status: ApprovalStatus | None) -> dict[str, Any] | None:
         "who_can_approve": list(status.who_can_approve),
         "expired": list(status.expired),
         "ignored": list(status.ignored),
+        "blocked": list(status.blocked),
         "reasons": list(status.reasons),
         "summary": status.summary(),
     }
