@@ -23,7 +23,7 @@ import requests
 from rollout.errors import InputError
 from rollout.flows.aggregate import FlowAggregator
 from rollout.flows.hubble import parse_hubble
-from rollout.flows.neutral import parse_neutral
+from rollout.flows.neutral import csv_row_parser, parse_neutral
 
 HTTP_TIMEOUT = 30.0
 # Keys of Hubble's GetFlowsResponse (and of a bare flow) that the neutral format lacks.
@@ -103,18 +103,21 @@ def _read_stream(aggregator: FlowAggregator, stream: Iterable[str], source: str,
 
 
 def _read_csv(aggregator: FlowAggregator, stream: Iterable[str], source: str) -> None:
-    reader = csv.DictReader(stream)
-    if reader.fieldnames is None:
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if header is None:
         return
-    missing = {"time", "source", "destination", "port"} - set(reader.fieldnames)
+    missing = {"time", "source", "destination", "port"} - {h.strip() for h in header}
     if missing:
         raise InputError(
             f"{source}:1: CSV header lacks {', '.join(sorted(missing))} "
             "(expected time,source,destination,port,protocol,count)"
         )
+    parse = csv_row_parser(header, source)
     add = aggregator.add
     for row in reader:
-        add(parse_neutral(row, f"{source}:{reader.line_num}"))
+        if row:
+            add(parse(row, reader.line_num))
 
 
 def _read_json_lines(aggregator: FlowAggregator, stream: Iterable[str], source: str) -> None:

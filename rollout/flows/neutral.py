@@ -15,7 +15,7 @@ with one line of awk or jq (docs/observed-flows.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -50,6 +50,48 @@ def parse_neutral(row: Mapping[str, Any], where: str) -> FlowRecord:
         protocol=protocol,
         count=count,
     )
+
+
+def csv_row_parser(header: Sequence[str], source: str) -> Callable[[list[str], int], FlowRecord]:
+    """A parser for rows of a CSV file with `header`: the fast path for millions of rows.
+
+    A row it cannot take as it is goes through `parse_neutral`, whose error
+    names `source:line` and the field.
+    """
+    columns = {name.strip(): i for i, name in enumerate(header)}
+    it, isrc, idst, iport = (columns[name] for name in REQUIRED)
+    iproto, icount = columns.get("protocol"), columns.get("count")
+
+    def parse(row: list[str], line: int) -> FlowRecord:
+        try:
+            port = int(row[iport])
+            protocol = (row[iproto] if iproto is not None else "").upper() or "TCP"
+            count = int(row[icount]) if icount is not None and row[icount] else 1
+            when = _cached_time(row[it])
+            src, dst = _parse_endpoint(row[isrc].strip()), _parse_endpoint(row[idst].strip())
+            if (
+                when is not None
+                and src is not None
+                and dst is not None
+                and 0 < port < 65536
+                and protocol in PROTOCOLS
+                and count > 0
+            ):
+                return FlowRecord(when, src, dst, port, protocol, count)
+        except (ValueError, IndexError):
+            pass
+        named = dict(zip((h.strip() for h in header), row, strict=False))
+        return parse_neutral(named, f"{source}:{line}")
+
+    return parse
+
+
+@lru_cache(maxsize=8192)  # records of one second (or minute) share their time
+def _cached_time(raw: str) -> datetime | None:
+    try:
+        return parse_time(raw, "")
+    except InputError:
+        return None
 
 
 def parse_time(raw: Any, where: str) -> datetime:
