@@ -18,7 +18,9 @@ import click
 from rich.console import Console
 
 from rollout.cli.actions import report_to_actions
-from rollout.cli.options import config_option, env_option, load_settings
+from rollout.cli.exits import RolloutGroup
+from rollout.cli.options import config_option, load_settings
+from rollout.cli.smoke_suggest import suggest_cmd
 from rollout.errors import SmokeTestError
 from rollout.kube.client import api_client_for
 from rollout.kube.probes import ProbePods
@@ -65,9 +67,9 @@ def _namespaces_of(plan: SmokePlan) -> set[str]:
     return found
 
 
-@click.command(name="smoke")
+@click.group(name="smoke", cls=RolloutGroup, invoke_without_command=True)
 @config_option
-@env_option
+@click.option("--env", "env_name", default=None, help="Environment name (required to run).")
 @click.option("--rev", default=None, help="Revision whose smoke-tests.yaml to use (default: head).")
 @click.option("-o", "--output", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
@@ -82,15 +84,24 @@ def _namespaces_of(plan: SmokePlan) -> set[str]:
     show_default=True,
     help="Judge the expectations statically against the rendered revision first.",
 )
+@click.pass_context
 def command(
+    ctx: click.Context,
     config_path: Path,
-    env_name: str,
+    env_name: str | None,
     rev: str | None,
     output: str,
     junit_file: Path | None,
     precheck: bool,
 ) -> None:
-    """Run the smoke tests of an environment against its cluster (exit 6 on failure)."""
+    """Run the smoke tests of an environment against its cluster (exit 6 on failure).
+
+    `rollout smoke suggest --from-flows FLOWS...` proposes tests from observed traffic.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if env_name is None:
+        raise click.UsageError("Missing option '--env'.")
     settings = load_settings(config_path)
     env = settings.environment(env_name)
     git = git_for(settings.repository, base_dir=config_path.resolve().parent)
@@ -144,3 +155,6 @@ def command(
     )
     if not report.passed:
         raise SmokeTestError(report.summary())
+
+
+command.add_command(suggest_cmd)
