@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from rollout.digest_job import DigestTimer, ReviewDigestJob
 from rollout.engine import Announcer, RolloutEngine
 from rollout.errors import RolloutError
 from rollout.gitpoll import GitPoller
+from rollout.housekeeping import prune_seen_requests
 from rollout.kube.client import KubeClient, RetryPolicy
 from rollout.kube.lease import LeaseLock
 from rollout.notify import DeliveryResult, DeliveryWorker
@@ -63,6 +65,7 @@ log = logging.getLogger(__name__)
 
 LEASE_KUBECONFIG_ENV = "ROLLOUT_LEASE_KUBECONFIG"
 TICK_ENV = "ROLLOUT_DRIVE_TICK"
+PRUNE_EVERY_SECONDS = 3600
 STAGE_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 7 * 24 * 3600)
 
 
@@ -321,13 +324,30 @@ class Service:
                 self.scheduler.current = None
 
     def _drive_loop(self) -> None:
+        pruned_at: float | None = None
         while not self._stop_driving.is_set():
             try:
                 self.engine.drive_all()
             except Exception:  # one bad step must not stop the service; retried next tick
                 log.exception("driving rollouts failed; retrying at the next tick")
+            if pruned_at is None or time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                pruned_at = time.monotonic()
+                self.prune()
             self._drive_wake.wait(self._tick)
             self._drive_wake.clear()
+
+    def prune(self) -> int:
+        """The leader's housekeeping: forget remembered request ids past their retention."""
+        try:
+            dropped = prune_seen_requests(
+                self.store, self._clock(), self.settings.server.replay_retention
+            )
+        except RolloutError as exc:  # the store is away: the next round tries again
+            log.warning("pruning remembered request ids failed: %s", exc.message)
+            return 0
+        if dropped:
+            log.info("forgot %d remembered request ids past their retention", dropped)
+        return dropped
 
     def _lease_client(self) -> KubeClient:
         # ROLLOUT_LEASE_KUBECONFIG overrides `server.lease_cluster`; neither: in-cluster.

@@ -27,9 +27,12 @@ from rollout.cli.options import config_option, load_settings
 def command(config_path: Path, listen: str | None, log_level: str) -> None:
     """Run the service: watch the policy repository and drive rollouts."""
     # Imported here so the other commands do not pay for uvicorn and APScheduler.
+    from rollout.config.secret_values import resolved_secret_values
     from rollout.logging_setup import configure_logging
     from rollout.service import Service
 
     configure_logging(log_level)
     settings = load_settings(config_path)
+    # Again, now with the secrets' values: masked wherever they appear, whatever their shape.
+    configure_logging(log_level, secrets=resolved_secret_values(settings))
     Service(settings, base_dir=config_path.resolve().parent).run(listen)

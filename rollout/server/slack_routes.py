@@ -84,8 +84,12 @@ HELP = """\
 
 
 def post_to_response_url(url: str, payload: Mapping[str, Any]) -> None:
-    """The default responder: slack_sdk's WebhookClient."""
-    response = WebhookClient(url, timeout=10).send_dict(dict(payload))
+    """The default responder: slack_sdk's WebhookClient.
+
+    Its logger is ours, kept at WARNING: slack_sdk logs the request URL at
+    DEBUG, and a `response_url` lets whoever holds it post to the channel.
+    """
+    response = WebhookClient(url, timeout=10, logger=_sdk_log).send_dict(dict(payload))
     if response.status_code >= 300:
         log.warning("Slack response_url answered %s", response.status_code)
 

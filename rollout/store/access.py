@@ -74,9 +74,13 @@ class Access(StoreBase):
                 received_at=self._now(),
             )
 
-    def forget_requests_before(self, cutoff: datetime) -> int:
-        """Drop request ids older than `cutoff` (older requests fail the timestamp check)."""
+    def forget_requests_before(
+        self, cutoff: datetime, sources: tuple[str, ...] | None = None
+    ) -> int:
+        """Drop request ids older than `cutoff` (of `sources` only, when given); how many."""
         statement = delete(SeenRequestRow).where(SeenRequestRow.received_at < utc(cutoff))
+        if sources is not None:
+            statement = statement.where(SeenRequestRow.source.in_(list(sources)))
         with self._write() as session:
             result = session.execute(statement)
             return rowcount(result)

@@ -67,6 +67,12 @@ class Server(Strict):
         ge=1024,
         description="Larger request bodies are refused with 413 (at least 1024).",
     )
+    replay_retention: Duration = Field(
+        default=timedelta(days=7),
+        description="How long Slack request signatures and GitHub delivery ids are "
+        "remembered to refuse replays; the leader prunes older ones every hour. Keep it "
+        "past GitHub's redelivery horizon (3 days); Slack's requests expire after 5 minutes.",
+    )
     trusted_user_header: str | None = Field(
         default=None,
         description="Request header naming the signed-in member (name or email) for the "
