@@ -70,7 +70,7 @@ def generate(pods: int, *, seed: int = 7, revision: int = 0) -> list[Obj]:
                 "role": rng.choice(ROLES),
                 "version": f"v{rng.randint(1, 3)}",
             }
-            template_hash = hashlib.sha256(f"{ns}/{tier}-{w}".encode()).hexdigest()[:9]
+            template_hash = _template_hash(f"{ns}/{tier}-{w}")
             for r in range(replicas):
                 ip += 1
                 pod = _pod(
@@ -96,6 +96,16 @@ def generate(pods: int, *, seed: int = 7, revision: int = 0) -> list[Obj]:
         made += count
         objs.extend(_policies(ns, i, revision))
     return objs
+
+
+# The alphabet Kubernetes uses for generated names: no vowels, no 0/1/3, so a
+# hash never reads as a number (`121719e03` is a float to YAML 1.2 readers).
+_SAFE = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def _template_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).digest()
+    return "".join(_SAFE[b % len(_SAFE)] for b in digest[:10])
 
 
 def _pod(

@@ -1,0 +1,238 @@
+"""Whole CLIs side by side: `rollout policy matrix` and np-guard's netpol-analyzer.
+
+    python benchmarks/bench_cli_vs_netpol_analyzer.py --pods 1000 10000 [--repeat 2]
+    python benchmarks/bench_cli_vs_netpol_analyzer.py --compare --pods 100 1000
+    python benchmarks/bench_cli_vs_netpol_analyzer.py --diff 10000
+
+netpol-analyzer is built from the Go module proxy by hack/netpol-analyzer.sh
+(or taken from $NETPOL_ANALYZER). Both read the same generated cluster (one
+YAML file per size, benchmarks/cluster_generator.py, pods owned by
+ReplicaSets) and write JSON to a file; runs alternate between the tools.
+Reported per run: wall time (parse to last byte), peak RSS of the process
+(wait4 rusage) and output size. `--compare` checks that both report the same
+workload connections after normalising names (netpol-analyzer names a pod by
+its ReplicaSet, `ns/web-0-<hash>[ReplicaSet]`; we name the Deployment) and
+external peers (address ranges merged per peer and port set); `--diff` times
+`rollout policy diff` of two revisions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+PROTOCOLS = ("SCTP", "TCP", "UDP")
+_HASHED = re.compile(
+    r"^(?P<ns>[^/]+)/(?P<name>.+)-[bcdfghjklmnpqrstvwxz2456789]{10}\[ReplicaSet\]$"
+)
+
+
+def analyzer_binary() -> str:
+    given = os.environ.get("NETPOL_ANALYZER")
+    if given:
+        return given
+    done = subprocess.run(
+        ["bash", str(ROOT / "hack" / "netpol-analyzer.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def write_cluster(folder: Path, pods: int, revision: int = 0) -> int:
+    import yaml
+    from cluster_generator import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump_all(generate(pods, revision=revision), Dumper=dumper)
+    (folder / "cluster.yaml").write_text(text, encoding="utf-8")
+    return len(text)
+
+
+def timed(cmd: list[str], out: Path) -> dict[str, Any]:
+    """Wall seconds, peak RSS (MB) and output bytes of one run."""
+    start = time.perf_counter()
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        _, status, usage = os.wait4(proc.pid, 0)
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    return {
+        "wall_s": round(wall, 2),
+        "rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "out_kb": round(out.stat().st_size / 1024, 1),
+        "exit": proc.returncode,
+        "stderr": err[-300:] if proc.returncode else "",
+    }
+
+
+def ours_cmd(folder: Path, *extra: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "rollout"), "policy", "matrix", str(folder), *extra]
+
+
+def bench(sizes: list[int], repeat: int, binary: str, work: Path) -> None:
+    for pods in sizes:
+        folder = work / f"c{pods}"
+        size = write_cluster(folder, pods)
+        print(f"# {pods} pods: {size / 1e6:.1f} MB of YAML", flush=True)
+        for r in range(repeat):
+            runs = [
+                ("netpol-analyzer", [binary, "list", "--dirpath", str(folder), "-o", "json", "-q"]),
+                ("rollout -o json", ours_cmd(folder, "-o", "json")),
+                ("rollout -o csv", ours_cmd(folder, "-o", "csv")),
+            ]
+            for name, cmd in runs if r % 2 == 0 else reversed(runs):
+                result = timed(cmd, work / f"out-{pods}-{name.replace(' ', '_')}.txt")
+                print(json.dumps({"pods": pods, "tool": name, "run": r + 1, **result}), flush=True)
+
+
+def bench_diff(pods: int, repeat: int, work: Path) -> None:
+    old, new = work / f"d{pods}-old", work / f"d{pods}-new"
+    write_cluster(old, pods)
+    write_cluster(new, pods, revision=1)
+    rollout = str(Path(sys.executable).parent / "rollout")
+    for r in range(repeat):
+        for fmt in ("text", "json"):
+            cmd = [rollout, "policy", "diff", str(old), str(new), "-o", fmt]
+            result = timed(cmd, work / f"diff-{pods}.{fmt}")
+            print(
+                json.dumps(
+                    {"pods": pods, "tool": f"rollout policy diff -o {fmt}", "run": r + 1, **result}
+                ),
+                flush=True,
+            )
+
+
+# -- agreement ---------------------------------------------------------------------
+
+
+def parse_conn(text: str) -> frozenset[tuple[str, int, int]]:
+    """netpol-analyzer's `conn` (`TCP 53,UDP 53`, `All Connections`) as merged ranges."""
+    from rollout.policy.port_ranges import merge_ranges
+
+    if text == "All Connections":
+        return frozenset((p, 1, 65535) for p in PROTOCOLS)
+    found: list[tuple[str, int, int]] = []
+    proto = ""
+    for token in text.split(","):
+        token = token.strip()
+        if " " in token:
+            proto, _, token = token.partition(" ")
+        first, _, last = token.partition("-")
+        found.append((proto, int(first), int(last or first)))
+    return frozenset(merge_ranges(found))
+
+
+def _peer(name: str) -> str:
+    match = _HASHED.match(name)
+    if match:
+        return f"{match['ns']}/{match['name']}[Deployment]"
+    return name
+
+
+def normalise(items: list[dict[str, str]]) -> dict[tuple[str, str, str], frozenset[Any]]:
+    """(kind, src, dst) -> port set; external peers as one v4 address set per port set."""
+    from rollout.policy.ipset import IPSet
+
+    pairs: dict[tuple[str, str, str], frozenset[Any]] = {}
+    outside: dict[tuple[str, str, frozenset[Any]], IPSet] = {}
+    for item in items:
+        src, dst, conn = _peer(item["src"]), _peer(item["dst"]), parse_conn(item["conn"])
+        for side, other, direction in ((src, dst, "egress"), (dst, src, "ingress")):
+            if re.match(r"^[0-9.]+-[0-9.]+$", other):
+                first, last = other.split("-")
+                key = (direction, side, conn)
+                addresses = IPSet([(_v4(first), _v4(last))])
+                outside[key] = outside.get(key, IPSet()) | addresses
+                break
+            if ":" in other and "-" in other and "[" not in other:
+                break  # IPv6 range: netpol-analyzer reports none
+        else:
+            pairs[("pair", src, dst)] = conn
+    for (direction, side, conn), addresses in outside.items():
+        pairs[(direction, side, ",".join(addresses.to_cidrs()))] = conn
+    return pairs
+
+
+def _v4(text: str) -> int:
+    import ipaddress
+
+    return int(ipaddress.IPv4Address(text))
+
+
+def compare(sizes: list[int], binary: str, work: Path) -> None:
+    for pods in sizes:
+        folder = work / f"c{pods}"
+        write_cluster(folder, pods)
+        theirs_out = work / f"cmp-{pods}-theirs.json"
+        ours_out = work / f"cmp-{pods}-ours.json"
+        timed([binary, "list", "--dirpath", str(folder), "-o", "json", "-q"], theirs_out)
+        timed(ours_cmd(folder, "--format", "netpol-analyzer", "-o", "json"), ours_out)
+        theirs = normalise(json.loads(theirs_out.read_text()))
+        ours = normalise(json.loads(ours_out.read_text()))
+        only_theirs = sorted(set(theirs) - set(ours))
+        only_ours = sorted(set(ours) - set(theirs))
+        differ = sorted(k for k in set(ours) & set(theirs) if ours[k] != theirs[k])
+        print(
+            json.dumps(
+                {
+                    "pods": pods,
+                    "connections_theirs": len(theirs),
+                    "connections_ours": len(ours),
+                    "only_netpol_analyzer": len(only_theirs),
+                    "only_rollout": len(only_ours),
+                    "different_ports": len(differ),
+                }
+            )
+        )
+        for label, keys in (("only netpol-analyzer", only_theirs), ("only rollout", only_ours)):
+            for key in keys[:5]:
+                source = theirs if label.startswith("only netpol") else ours
+                print(f"  {label}: {key} {sorted(source[key])}")
+        for key in differ[:5]:
+            print(
+                f"  ports differ: {key} rollout={sorted(ours[key])} "
+                f"netpol-analyzer={sorted(theirs[key])}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--compare", action="store_true", help="check agreement instead")
+    parser.add_argument("--diff", type=int, metavar="PODS", help="time policy diff instead")
+    parser.add_argument("--work", type=Path, help="folder for clusters and outputs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        if args.diff:
+            bench_diff(args.diff, args.repeat, work)
+            return
+        binary = analyzer_binary()
+        if args.compare:
+            compare(args.pods, binary, work)
+        else:
+            bench(args.pods, args.repeat, binary, work)
+
+
+if __name__ == "__main__":
+    main()
