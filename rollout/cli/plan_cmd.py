@@ -21,7 +21,9 @@ from rollout.cli.revision_common import (
 )
 from rollout.config.schema import Settings
 from rollout.kube.state import StateConfigMap
-from rollout.policy.report import diff_json, diff_markdown, diff_text
+from rollout.policy.diff_workloads import workload_diff_markdown as diff_markdown
+from rollout.policy.diff_workloads import workload_diff_text as diff_text
+from rollout.policy.report import diff_json
 from rollout.revision import plan_revision, render_revision
 from rollout.signatures import CommitSignature
 from rollout.wiring import commit_signature, connectivity_change, live_snapshot, renderer

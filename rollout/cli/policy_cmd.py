@@ -6,13 +6,9 @@ Each command is options -> one call -> one formatter; the engine is
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -21,23 +17,21 @@ from rich.table import Table
 from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.matrix_output import DEFAULT_MAX_ROWS, write_matrix
-from rollout.cli.options import DEFAULT_CONFIG, config_option, load_settings
+from rollout.cli.options import config_option
 from rollout.cli.output import emit
-from rollout.core.objects import Manifest
-from rollout.errors import InputError
-from rollout.manifests import C_LOADER, SLOW_LOADER, load_manifests, split_origins
-from rollout.policy import (
-    Analysis,
-    ClusterModel,
-    analyze,
-    connectivity_diff,
-    explain,
-    lint,
-    load_cluster,
-    report,
+from rollout.cli.policy_diff_cmd import diff_cmd
+from rollout.cli.policy_inputs import (
+    build_model,
+    external_option,
+    live_option,
+    load_paths,
+    pod_ip_option,
 )
+from rollout.errors import InputError
+from rollout.policy import Analysis, analyze, explain, lint, report
 from rollout.policy.portset import parse_port_arg
-from rollout.render import is_kustomization
+
+__all__ = ["build_model", "command", "load_paths"]
 
 GRID_LIMIT = 30  # endpoints beyond which the table shows a per-source summary
 
@@ -47,115 +41,8 @@ def _console() -> Console:
     return Console(file=out, width=None if out.isatty() else 200, soft_wrap=False)
 
 
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
-
-
-def _live_objects(env_name: str, config_path: Path) -> list[dict[str, Any]]:
-    # The kubernetes client is imported only when --live asks for a cluster.
-    from rollout.kube.client import api_client_for
-    from rollout.kube.snapshot import read_snapshot
-
-    settings = load_settings(config_path)
-    envs = {e.name: e for e in settings.environments}
-    if env_name not in envs:
-        raise InputError(
-            f"--live {env_name}: no such environment in {config_path} "
-            f"(known: {', '.join(sorted(envs)) or 'none'})"
-        )
-    api = api_client_for(envs[env_name].cluster, pool_size=4)
-    try:
-        return read_snapshot(api)
-    finally:
-        api.close()
-
-
-def load_paths(paths: Sequence[str], *, root: Path | None = None) -> list[Manifest]:
-    """The manifests under `paths`, each as `rollout validate` would see it.
-
-    A folder holding a kustomization is rendered with kustomize (its bases
-    found from `root`: by default the nearest folder above it holding
-    `rollout.yaml` or `.git`); anything else is read as plain YAML/JSON.
-    Sources are relative to `root` when it is given. An object that two
-    paths both yield (a base given beside its overlay) is kept once.
-    """
-    if not C_LOADER:
-        _warn(SLOW_LOADER)
-    found: list[Manifest] = []
-    for raw in paths:
-        path = Path(raw)
-        if is_kustomization(path):
-            from rollout.wiring import renderer  # the adapters, only when needed
-
-            base = root or _repository_root(path)
-            rendered = renderer().render(path.resolve(), root=base.resolve())
-            shown = Path(os.path.relpath(base)) if root is None else None
-            found += [_shown_from(m, shown) for m in rendered]
-        else:
-            found += load_manifests([path], root=root)
-    return _without_repeats(found)
-
-
-def _repository_root(path: Path) -> Path:
-    for folder in path.resolve().parents:
-        if (folder / "rollout.yaml").is_file() or (folder / ".git").exists():
-            return folder
-    return path.resolve().parent
-
-
-def _shown_from(manifest: Manifest, folder: Path | None) -> Manifest:
-    if folder is None or manifest.source is None:
-        return manifest
-    return replace(manifest, source=(folder / manifest.source).as_posix())
-
-
-def _without_repeats(manifests: list[Manifest]) -> list[Manifest]:
-    kept: list[Manifest] = []
-    seen: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-    for manifest in manifests:
-        obj = manifest.obj
-        meta = obj.get("metadata")
-        meta = meta if isinstance(meta, Mapping) else {}
-        key = (str(obj.get("kind")), str(meta.get("namespace", "")), str(meta.get("name")))
-        if seen.get(key) == obj:
-            continue
-        seen.setdefault(key, obj)
-        kept.append(manifest)
-    return kept
-
-
-def build_model(
-    paths: Sequence[str],
-    *,
-    live: str | None = None,
-    config_path: Path = Path(DEFAULT_CONFIG),
-    externals: Sequence[str] = (),
-) -> ClusterModel:
-    """Manifests under `paths` (+ a live snapshot of namespaces, pods, services)."""
-    objects, origins = split_origins(load_paths(paths))
-    if live:
-        snapshot = _live_objects(live, config_path)
-        objects += snapshot
-        origins += [f"cluster {live}"] * len(snapshot)
-    return load_cluster(objects, origins=origins, externals=externals)
-
-
 def _ports(analysis: Analysis, given: Sequence[str]) -> list[tuple[int, str]]:
     return [parse_port_arg(p) for p in given] if given else analysis.default_ports()
-
-
-_live_option = click.option(
-    "--live", metavar="ENV", help="Add namespaces, pods and services read from ENV's cluster."
-)
-_external_option = click.option(
-    "--external", multiple=True, metavar="CIDR", help="An external address to include."
-)
-_pod_ip_option = click.option(
-    "--pod-ip-in-ipblock/--no-pod-ip-in-ipblock",
-    default=True,
-    show_default=True,
-    help="Match pod IPs against ipBlocks (Calico: yes; Cilium default: no).",
-)
 
 
 @click.group(name="policy", cls=RolloutGroup)
@@ -165,7 +52,7 @@ def command() -> None:
 
 @command.command()
 @click.argument("paths", nargs=-1, required=True)
-@_live_option
+@live_option
 @config_option
 @click.option(
     "--port",
@@ -175,8 +62,8 @@ def command() -> None:
     help="One port to evaluate (repeatable): every ordered pod pair with `allowed` "
     "(a stable JSON contract). Default: workload rows with every allowed port.",
 )
-@_external_option
-@_pod_ip_option
+@external_option
+@pod_ip_option
 @click.option(
     "-o",
     "--output",
@@ -274,10 +161,10 @@ def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
     help="Destination pod or workload, or a Service (explained per backend pod).",
 )
 @click.option("--port", required=True, metavar="PORT/PROTO", help="e.g. 5432/TCP")
-@_live_option
+@live_option
 @config_option
-@_external_option
-@_pod_ip_option
+@external_option
+@pod_ip_option
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -312,71 +199,7 @@ def explain_cmd(
             click.echo(report.explanation_text(result))
 
 
-def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
-    """The manifests under `paths` at revision `rev` (kustomizations rendered)."""
-    from rollout.gitwatch import GitRepository
-
-    git_repo = GitRepository(path=Path(repo))
-    sha = git_repo.resolve(rev)
-    with tempfile.TemporaryDirectory(prefix="netpol-rev-") as tmp:
-        tree = Path(tmp)
-        # The whole tree: an overlay's bases live beside it (../base).
-        git_repo.export_tree(sha, tree)
-        manifests = load_paths([str(tree / sub) for sub in paths] or [tmp], root=tree)
-        objects, origins = split_origins(manifests)
-        return load_cluster(objects, origins=[f"{rev}:{o}" if o else o for o in origins])
-
-
-@command.command(name="diff")
-@click.argument("paths", nargs=-1)
-@click.option(
-    "--rev",
-    "revs",
-    multiple=True,
-    metavar="REV",
-    help="Two revisions of the policy repo (--rev A --rev B) instead of OLD NEW; "
-    "PATHs are then folders inside the repo.",
-)
-@click.option("--repo", default=".", show_default=True, help="Policy repository, for --rev.")
-@click.option("--port", "ports", multiple=True, metavar="PORT/PROTO")
-@_pod_ip_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
-def diff_cmd(
-    paths: tuple[str, ...],
-    revs: tuple[str, ...],
-    repo: str,
-    ports: tuple[str, ...],
-    pod_ip_in_ipblock: bool,
-    output: str,
-) -> None:
-    """Connections opened and closed between OLD and NEW, with the policies responsible."""
-    if revs:
-        if len(revs) != 2:
-            raise InputError("--rev: give exactly two revisions, --rev OLD --rev NEW")
-        old = _revision_model(repo, revs[0], paths)
-        new = _revision_model(repo, revs[1], paths)
-    else:
-        if len(paths) != 2:
-            raise InputError("policy diff: give OLD and NEW folders (or --rev A --rev B)")
-        old = build_model([paths[0]])
-        new = build_model([paths[1]])
-    port_list = [parse_port_arg(p) for p in ports] or None
-    result = connectivity_diff(old, new, port_list, pod_ip_in_ipblock=pod_ip_in_ipblock)
-    formatter = {"json": report.diff_json, "markdown": report.diff_markdown}.get(
-        output, report.diff_text
-    )
-    emit(formatter(result))
-    report_to_actions(
-        "policy diff",
-        report.diff_markdown(result),
-        {"opened": len(result.opened), "closed": len(result.closed)},
-    )
+command.add_command(diff_cmd)
 
 
 @command.command(name="lint")
@@ -388,7 +211,7 @@ def diff_cmd(
     metavar="NS",
     help="Namespace that must have default-deny baselines (repeatable).",
 )
-@_pod_ip_option
+@pod_ip_option
 @click.option(
     "-o",
     "--output",

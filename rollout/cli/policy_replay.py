@@ -90,7 +90,7 @@ def replay_cmd(
     Each distinct flow is evaluated in both revisions, on the egress of its
     source and the ingress of its destination.
     """
-    from rollout.cli.policy_cmd import _revision_model
+    from rollout.cli.policy_diff_cmd import _revision_model
     from rollout.flow_sources import expand, read_into
 
     since, shown_window = _window(window)

@@ -22,6 +22,7 @@ from rollout.policy.ipset import IPSet
 from rollout.policy.matching import rule_allows
 from rollout.policy.model import ClusterModel, Endpoint
 from rollout.policy.port_ranges import PortRange, port_segments, range_text
+from rollout.policy.workloads import group_workloads
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,8 @@ class ConnectivityDiff:
     ports: list[tuple[int, int, str]]  # the compared (first, last, protocol) ranges
     added_endpoints: list[str] = field(default_factory=list)
     removed_endpoints: list[str] = field(default_factory=list)
+    # Endpoint key (`ns/name`) -> workload key (`ns/name[Kind]`), for workload-level views.
+    workload_of: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -155,7 +158,17 @@ def connectivity_diff(
         [(first, last, proto) for proto, first, last in ranges],
         sorted(new_keys - old_keys),
         sorted(old_keys - new_keys),
+        _workload_keys(new.endpoints),
     )
+
+
+def _workload_keys(endpoints: Sequence[Endpoint]) -> dict[str, str]:
+    index = group_workloads(endpoints)
+    return {
+        ep.key: index.workloads[index.workload_of[i]].key
+        for i, ep in enumerate(endpoints)
+        if not ep.is_external
+    }
 
 
 # (opened?, source class, destination class, "") for pairs;

@@ -14,6 +14,7 @@ from typing import Any
 
 from rollout.findings import findings_to_json
 from rollout.policy.diff import Connection, ConnectivityDiff
+from rollout.policy.diff_workloads import workload_diff_json
 from rollout.policy.evaluate import Analysis, PortKey
 from rollout.policy.explain import Explanation
 from rollout.policy.lint import RULES, Finding
@@ -144,6 +145,7 @@ def diff_json(diff: ConnectivityDiff) -> str:
             "ports": [f"{range_text(first, last)}/{proto}" for first, last, proto in diff.ports],
             "added_endpoints": diff.added_endpoints,
             "removed_endpoints": diff.removed_endpoints,
+            "workloads": workload_diff_json(diff),
         },
         indent=2,
     )
