@@ -21,9 +21,9 @@ from rollout.cli.revision_common import (
     summary_line,
 )
 from rollout.core.plan import Write
-from rollout.errors import ApplyError
+from rollout.errors import ApplyError, ValidationError
 from rollout.revision import apply_revision
-from rollout.wiring import open_state_store, state_for
+from rollout.wiring import commit_signature, open_state_store, state_for
 
 
 def _now() -> datetime:
@@ -36,6 +36,17 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str) -> N
     """Apply a revision to an environment; `--rev` an earlier sha to roll back."""
     target = load_target(config_path, env_name, rev)
     env, rendered = target.env, target.rendered
+    if env.require_signed_commits:
+        # The same rule as the service's: by hand, too, only signed commits land here.
+        signature = commit_signature(
+            target.settings, target.git, rendered.sha, base_dir=config_path.resolve().parent
+        )
+        if signature is None or not signature.verified:
+            why = signature.describe() if signature else "signatures are not checked"
+            raise ValidationError(
+                f"{why}; {env.name} accepts only commits signed by a key in "
+                "repository.signing_keys: nothing was applied"
+            )
     out = console()
     text = output == "text"
     done = 0

@@ -1,5 +1,6 @@
 """`rollout plan` says who signed the revision (git's verdict, real keys made here),
-and what an unsigned one means where signed commits are required."""
+and what an unsigned one means where signed commits are required; `rollout apply`
+refuses it there."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import kubernetes.client as k8s
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -68,3 +70,30 @@ def test_plan_names_the_signer_or_says_the_commit_is_not_signed(
         f"signature: commit {sha[:12]} is not signed; staging takes only signed commits: "
         "a rollout of it stops before staging"
     ) in out
+
+
+def test_apply_refuses_an_unsigned_commit_where_signatures_are_required(
+    repo: PolicyRepo,
+    apiserver: ApiServer,
+    namespaces: list[str],
+    state_namespace: str,
+    keys: SigningKeyring,
+) -> None:
+    shop, _ = namespaces
+    alice = keys.openpgp("Alice", "alice@example.com")
+    config = repo.config(apiserver.kubeconfig_path, namespaces, state_namespace=state_namespace)
+    data = yaml.safe_load(config.read_text())
+    data["repository"]["signing_keys"] = {"openpgp": [str(alice.public)]}
+    data["environments"][0]["require_signed_commits"] = True
+    config.write_text(yaml.safe_dump(data))
+    repo.write("policies.yaml", policy("allow-web", shop))
+    sha = repo.commit("unsigned")
+    result = CliRunner().invoke(cli, ["apply", "-c", str(config), "--env", "staging"])
+    assert result.exit_code == 3, result.output
+    assert (
+        f"commit {sha[:12]} is not signed; staging accepts only commits signed by a key in "
+        "repository.signing_keys: nothing was applied"
+    ) in " ".join(result.stderr.split())
+    with apiserver.client() as api:
+        listed = k8s.NetworkingV1Api(api).list_namespaced_network_policy(shop)
+    assert listed.items == []
