@@ -18,6 +18,7 @@ from rollout.core.events import (
 from rollout.core.events import CommitInfo as EventCommit
 from rollout.core.events import Window as EventWindow
 from rollout.engine import Announcer
+from rollout.findings import findings_from_json
 from rollout.flows import cut_sentence
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.ports import Clock
@@ -54,6 +55,7 @@ def announcer(
             environment=rollout.environment,
             commit=EventCommit(rollout.commit_sha, rollout.author, rollout.message),
             diff=_diff_summary(rollout.diff),
+            lint=findings_from_json(rollout.lint) if _linted(rollout.lint) else None,
             smoke=_smoke_summary(rollout.smoke, rollout.environment),
             next_window=_window(scheduled),
             approvals=_approvals(settings, rollout, kind, approval_status),
@@ -90,6 +92,10 @@ def _approvals(
         return ApprovalSummary(rules.required)
     who = ", ".join([*rules.members, *(f"group {g}" for g in rules.groups)]) or "the team"
     return ApprovalSummary(rules.required, (), (f"{rules.required} approval(s) from {who}",))
+
+
+def _linted(lint: Any) -> bool:
+    return isinstance(lint, Mapping) and isinstance(lint.get("findings"), list)
 
 
 def _text(value: Any) -> str | None:

@@ -156,7 +156,7 @@ class ClusterOps:
         try:
             new = self._render(env, new_sha)
             old = self._render(env, old_sha) if old_sha else None
-            return change_analysis(env, live_snapshot(env), old, new, now=self._clock())
+            return change_analysis(env, live_snapshot(env, old, new), old, new, now=self._clock())
         except RolloutError as exc:
             error = {"error": exc.message}
             return ChangeAnalysis(error, {"findings": []}, {"opened": []})

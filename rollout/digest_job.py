@@ -50,14 +50,12 @@ from rollout.core.events import DriftItem, EventType, ReviewDigest
 from rollout.core.lifecycle import State
 from rollout.errors import ClusterError, RolloutError
 from rollout.gitwatch import GitRepository
-from rollout.kube.client import api_client_for
-from rollout.kube.snapshot import read_snapshot
 from rollout.notify.digest import digest_event
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.policy import lint, load_cluster
 from rollout.revision import plan_revision, render_revision
 from rollout.store import OutboxItem, Store
-from rollout.wiring import cluster_for, renderer, state_for
+from rollout.wiring import cluster_for, live_snapshot, renderer, state_for
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +137,7 @@ class ReviewDigestJob:
 
     def review_environment(self, env: Environment, now: datetime) -> EnvironmentReview:
         """Lint of the live state and drift of the deployed revision in `env`."""
-        api = api_client_for(env.cluster, pool_size=4)
-        try:
-            live = read_snapshot(api, namespaces=list(env.namespaces), include_policies=True)
-        finally:
-            api.close()
+        live = live_snapshot(env, include_policies=True)
         findings = lint(load_cluster(live), env.namespaces)
         return EnvironmentReview(env.name, tuple(findings), tuple(self._drift(env, now)))
 

@@ -28,7 +28,7 @@ from rollout.flows import FlowAggregator, PodDirectory, replay, replay_summary
 from rollout.gitwatch import GitRepository
 from rollout.kube.apply import KubeCluster
 from rollout.kube.client import KubeClient, api_client_for
-from rollout.kube.snapshot import read_snapshot
+from rollout.kube.snapshot import read_namespaced, read_namespaces
 from rollout.kube.state import StateConfigMap
 from rollout.manifests import split_origins
 from rollout.policy import (
@@ -39,6 +39,7 @@ from rollout.policy import (
     lint,
     load_cluster,
 )
+from rollout.policy.peers import peer_namespaces
 from rollout.policy.report import diff_json
 from rollout.ports import ChangeAnalysis, CommitCheck, StageResult
 from rollout.render import Renderer
@@ -158,11 +159,30 @@ def open_state_store(settings: Settings, clock: Clock) -> Store:
     return open_store(settings.store.url, clock=clock)
 
 
-def live_snapshot(env: Environment) -> list[dict[str, Any]]:
-    """Namespaces, workloads and services of the environment's managed namespaces."""
+def live_snapshot(
+    env: Environment, *revisions: RenderedRevision | None, include_policies: bool = False
+) -> list[dict[str, Any]]:
+    """Namespaces, and the pods and Services of every namespace a policy may select.
+
+    The policies are those of `revisions` (and with `include_policies` those
+    live in `env`'s namespaces, returned too). Their peers reach beyond the
+    managed namespaces (kube-system's DNS, an ingress controller), and lint
+    and the diff judge a policy by the pods there, as `rollout policy lint`
+    does with the repository's workloads. Raises ClusterError.
+    """
     api = api_client_for(env.cluster, pool_size=4)
     try:
-        return read_snapshot(api, namespaces=list(env.namespaces))
+        namespaces = read_namespaces(api)
+        live_policies = (
+            read_namespaced(api, list(env.namespaces), ("NetworkPolicy",))
+            if include_policies
+            else []
+        )
+        policies = [dict(m.obj) for r in revisions if r is not None for m in r.manifests]
+        wanted = peer_namespaces(
+            load_cluster(namespaces + live_policies + policies), env.namespaces
+        )
+        return namespaces + live_policies + read_namespaced(api, wanted)
     finally:
         api.close()
 

@@ -50,7 +50,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
         if deployed_sha
         else None
     )
-    diff = connectivity_change(live_snapshot(env), old, rendered)
+    diff = connectivity_change(live_snapshot(env, old, rendered), old, rendered)
     report_to_actions(
         "plan",
         f"{summary_line(plan)}\n\n{diff_markdown(diff)}",

@@ -158,6 +158,8 @@ class RolloutEvent:
     sequence: str | None = None
     drift: tuple[DriftItem, ...] = ()
     digest: ReviewDigest | None = None
+    lint: tuple[LintFinding, ...] | None = None
+    """The revision's lint findings where it goes next (from the approval request on)."""
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
@@ -304,6 +306,7 @@ def event_to_json(event: RolloutEvent) -> dict[str, Any]:
         "actor": event.actor,
         "drift": [_drift_json(d) for d in event.drift],
         "digest": digest_to_json(event.digest) if event.digest else None,
+        "lint": [f.to_json() for f in event.lint] if event.lint is not None else None,
     }
 
 
@@ -355,4 +358,7 @@ def event_from_json(data: Mapping[str, Any]) -> RolloutEvent:
         sequence=data.get("sequence"),
         drift=tuple(_drift_from(d) for d in data.get("drift", ())),
         digest=digest_from_json(digest) if digest else None,
+        lint=findings_from_json({"findings": data["lint"]})
+        if data.get("lint") is not None
+        else None,
     )

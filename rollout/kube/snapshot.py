@@ -8,6 +8,8 @@ analysing what is enforced right now.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kubernetes import client as k8s
@@ -29,30 +31,55 @@ def read_snapshot(
     `namespaces` limits pods/services/policies to those namespaces (all Namespace
     objects are still read, for namespaceSelectors). Raises ClusterError.
     """
+    found = read_namespaces(api_client, page_size=page_size)
+    wanted = namespaces or [str(ns["metadata"]["name"]) for ns in found]
+    kinds = ("Pod", "Service", "NetworkPolicy") if include_policies else ("Pod", "Service")
+    return found + read_namespaced(api_client, wanted, kinds, page_size=page_size)
+
+
+def read_namespaces(api_client: Any, *, page_size: int = 500) -> list[dict[str, Any]]:
+    """Every Namespace object as a manifest dict. Raises ClusterError."""
+    core = k8s.CoreV1Api(api_client)
+    with _translated():
+        return [
+            _as_dict(api_client, "Namespace", ns) for ns in _paged(core.list_namespace, page_size)
+        ]
+
+
+def read_namespaced(
+    api_client: Any,
+    namespaces: list[str],
+    kinds: tuple[str, ...] = ("Pod", "Service"),
+    *,
+    page_size: int = 500,
+) -> list[dict[str, Any]]:
+    """Objects of `kinds` (Pod, Service, NetworkPolicy) in `namespaces`. Raises ClusterError."""
     core = k8s.CoreV1Api(api_client)
     net = k8s.NetworkingV1Api(api_client)
+    listers = {
+        "Pod": core.list_namespaced_pod,
+        "Service": core.list_namespaced_service,
+        "NetworkPolicy": net.list_namespaced_network_policy,
+    }
     out: list[dict[str, Any]] = []
-    try:
-        ns_items = _paged(core.list_namespace, page_size)
-        out.extend(_as_dict(api_client, "Namespace", ns) for ns in ns_items)
-        wanted = namespaces or [ns.metadata.name for ns in ns_items]
-        for ns in wanted:
-            kinds: list[tuple[str, Any]] = [
-                ("Pod", core.list_namespaced_pod),
-                ("Service", core.list_namespaced_service),
-            ]
-            if include_policies:
-                kinds.append(("NetworkPolicy", net.list_namespaced_network_policy))
-            for kind, lister in kinds:
-                for item in _paged(lister, page_size, namespace=ns):
+    with _translated():
+        for ns in namespaces:
+            for kind in kinds:
+                for item in _paged(listers[kind], page_size, namespace=ns):
                     out.append(_as_dict(api_client, kind, item))
+    return out
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
     except ApiException as exc:
         raise ClusterError(
             f"reading the cluster snapshot failed: {exc.status} {exc.reason}"
         ) from exc
     except (HTTPError, OSError) as exc:
         raise ClusterError(f"reading the cluster snapshot failed: {exc}") from exc
-    return out
 
 
 def _paged(lister: Any, page_size: int, **kwargs: Any) -> list[Any]:

@@ -17,7 +17,7 @@ import requests
 from rollout.config.schema import GitHubSettings
 from rollout.core.events import EventType, RolloutEvent
 from rollout.errors import ConfigError
-from rollout.notify.render import approvals_text, smoke_text, status_line, utc_text
+from rollout.notify.render import approvals_text, lint_text, smoke_text, status_line, utc_text
 from rollout.notify.worker import Delivery, DeliveryError
 
 MARKER = "<!-- netpol-rollout:plan -->"
@@ -75,6 +75,7 @@ def comment_body(event: RolloutEvent) -> str:
         if event.diff.riskiest:
             lines += ["", "Riskiest changes:", "", "```diff", *event.diff.riskiest, "```"]
     for title, body in (
+        ("Lint", lint_text(event)),
         ("Smoke tests", smoke_text(event)),
         ("Approvals", approvals_text(event)),
     ):

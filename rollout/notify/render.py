@@ -78,6 +78,29 @@ def diff_text(event: RolloutEvent, *, code: str = "`") -> str | None:
     return line
 
 
+def lint_text(event: RolloutEvent, *, code: str = "`") -> str | None:
+    """`1 error, 2 warnings` and the first findings (`NP003` on its object: message)."""
+    if event.lint is None:
+        return None
+    if not event.lint:
+        return "no findings"
+    counts: dict[str, int] = {}
+    for f in event.lint:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    order = {"error": 0, "warning": 1, "info": 2}
+    line = ", ".join(
+        f"{n} {sev}{'s' if n != 1 else ''}"
+        for sev, n in sorted(counts.items(), key=lambda kv: (order.get(kv[0], 9), kv[0]))
+    )
+    shown = sorted(event.lint, key=lambda f: (order.get(f.severity, 9), f.id, f.object))
+    line += "\n" + "\n".join(
+        f"• {code}{f.id}{code} {code}{f.object}{code}: {f.message}" for f in shown[:MAX_RISKY_LINES]
+    )
+    if len(shown) > MAX_RISKY_LINES:
+        line += f"\n… and {len(shown) - MAX_RISKY_LINES} more"
+    return line
+
+
 def smoke_text(event: RolloutEvent) -> str | None:
     if event.smoke is None:
         return None

@@ -41,6 +41,7 @@ from rollout.notify.render import (
     approvals_text,
     diff_text,
     escape_slack,
+    lint_text,
     slack_date,
     smoke_text,
     status_line,
@@ -104,6 +105,7 @@ def rollout_blocks(event: RolloutEvent, *, buttons: bool) -> list[Block]:
     blocks.append(SectionBlock(text=MarkdownTextObject(text=summary[:3000]), fields=fields or None))
     for title, body in (
         ("Connectivity diff", diff_text(event)),
+        ("Lint", escape_slack(text) if (text := lint_text(event)) else None),
         ("Smoke tests", smoke_text(event)),
         ("Approvals", approvals_text(event)),
         (

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from rollout.approvals_service import Outcome
 from rollout.core.approvals import ApprovalStatus, VerifiedIdentity
 from rollout.errors import AuthError
+from rollout.findings import findings_from_json, findings_to_json
 from rollout.server.auth import member_for_bearer
 from rollout.server.context import ServerContext
 from rollout.store.records import OutboxRecord, RolloutRecord, StageEvent
@@ -135,6 +136,9 @@ def api_router(ctx: ServerContext) -> APIRouter:
             "rollout": _rollout_json(rollout),
             "approval": _status_json(status),
             "events": [_event_json(e) for e in ctx.store.events(rollout_id=rollout_id)],
+            # What reviewers see in Slack and the dashboard, in their record shapes.
+            "diff": rollout.diff,
+            "lint": findings_to_json(findings_from_json(rollout.lint)),
         }
 
     @router.post("/rollouts/{rollout_id}/approve", summary="Approve as the token's member")
