@@ -152,6 +152,18 @@ class GitRepository:
                 raise GitError(f"cannot list commits {rev_range}: {_stderr(exc)}") from exc
         return [self.commit_info(s) for s in shas]
 
+    def uncommitted(self, *, under: str | None = None) -> list[str]:
+        """Paths (under `under`) whose working-tree content differs from HEAD, untracked too."""
+        args = ["--porcelain", "--untracked-files=all"]
+        if under:
+            args += ["--", under.strip("/") or "."]
+        with self._repo() as repo:
+            try:
+                out = repo.git.status(*args)
+            except git.GitCommandError as exc:
+                raise GitError(f"cannot read the working tree: {_stderr(exc)}") from exc
+        return [line[3:] for line in out.splitlines() if len(line) > 3]
+
     def export_tree(self, sha: str, dest: Path, *, subdirectory: str | None = None) -> Path:
         """Write the files of `sha` (optionally only `subdirectory`) under `dest`."""
         dest.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,9 @@ from rollout.core.objects import (
     set_content_hash,
 )
 from rollout.core.plan import Action, Plan, Write, compute_plan
-from rollout.core.validation import check_manifests, require_valid
+from rollout.core.validation import Problem, check_manifests, require_valid
 from rollout.errors import ValidationError
+from rollout.policy.validity import object_problems
 
 JSON = dict[str, Any]
 
@@ -152,18 +153,52 @@ def render_revision(
     with tempfile.TemporaryDirectory(prefix="netpol-rev-", dir=workdir) as tmp:
         root = Path(tmp)
         git.export_tree(sha, root, subdirectory=repository.subdirectory)
-        policy_root = root / repository.subdirectory
-        overlay = policy_root / env.overlay
-        if not overlay.is_dir():
-            raise ValidationError(
-                f"overlay {repository.subdirectory}/{env.overlay} of environment {env.name} "
-                f"does not exist at {sha[:12]}"
-            )
-        manifests = renderer.render(overlay, root=root)
+        manifests = _render_overlay(renderer, repository, env, root, at=f"at {sha[:12]}")
+    return _checked(manifests, env, sha, what=f"revision {sha[:12]} for {env.name}")
+
+
+def render_worktree(
+    root: Path,
+    renderer: ManifestRenderer,
+    repository: Repository,
+    env: Environment,
+    *,
+    head_sha: str,
+) -> RenderedRevision:
+    """Render `env`'s overlay from the files under `root` as they are now (edits not yet
+    committed included) and run the static checks; the objects carry `head_sha`.
+
+    Raises ValidationError as `render_revision` does.
+    """
+    manifests = _render_overlay(renderer, repository, env, root, at="in the working tree")
+    return _checked(manifests, env, head_sha, what=f"the working tree for {env.name}")
+
+
+def _render_overlay(
+    renderer: ManifestRenderer, repository: Repository, env: Environment, root: Path, *, at: str
+) -> list[Manifest]:
+    overlay = root / repository.subdirectory / env.overlay
+    if not overlay.is_dir():
+        raise ValidationError(
+            f"overlay {repository.subdirectory}/{env.overlay} of environment {env.name} "
+            f"does not exist {at}"
+        )
+    return renderer.render(overlay, root=root)
+
+
+def _checked(
+    manifests: list[Manifest], env: Environment, sha: str, *, what: str
+) -> RenderedRevision:
+    """The static checks (ours, then what the apiserver would refuse); ValidationError."""
     problems = check_manifests(
         manifests, allowed_kinds=env.allowed_kinds, namespaces=env.namespaces
-    )
-    require_valid(problems, what=f"revision {sha[:12]} for {env.name}")
+    ) + [
+        Problem(str(m.key), m.where(), message)
+        for m in manifests
+        if isinstance(m.obj, dict)
+        for message in object_problems(m.obj)
+    ]
+    require_valid(problems, what=what)
     desired = tuple(desired_object(m, environment=env.name, commit_sha=sha) for m in manifests)
     return RenderedRevision(
         env.name, sha, tuple(manifests), desired, set_content_hash(list(desired))

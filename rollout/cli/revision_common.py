@@ -18,7 +18,12 @@ from rollout.config.schema import Environment, Settings
 from rollout.core.plan import Action, Change, Plan
 from rollout.gitwatch import GitRepository
 from rollout.kube.apply import KubeCluster
-from rollout.revision import RenderedRevision, render_revision, resolve_revision
+from rollout.revision import (
+    RenderedRevision,
+    render_revision,
+    render_worktree,
+    resolve_revision,
+)
 from rollout.wiring import cluster_for, git_for, renderer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,17 +46,39 @@ class Target:
     env: Environment
     rendered: RenderedRevision
     git: GitRepository
+    checked: str = ""
+    """What was rendered, for people: `commit 1a2b3c4d5e6f`, `the working tree of ...`."""
 
 
-def load_target(config_path: Path, env_name: str, rev: str | None) -> Target:
-    """Load the configuration, resolve and render the revision (static checks included)."""
+def load_target(
+    config_path: Path, env_name: str, rev: str | None, *, worktree: bool = False
+) -> Target:
+    """Load the configuration, resolve and render the revision (static checks included).
+
+    With `worktree` (and no `rev`), a repository given by `path` is rendered
+    from its files as they are, uncommitted edits included.
+    """
     settings = load_settings(config_path)
     env = settings.environment(env_name)
     git = git_for(settings.repository, base_dir=config_path.resolve().parent)
     git.fetch()
+    if worktree and rev is None and settings.repository.url is None:
+        head = git.resolve("HEAD")
+        edited = git.uncommitted(under=settings.repository.subdirectory)
+        rendered = render_worktree(git.path, renderer(), settings.repository, env, head_sha=head)
+        state = (
+            f"with {len(edited)} uncommitted change(s): {', '.join(edited[:5])}"
+            + (", ..." if len(edited) > 5 else "")
+            if edited
+            else f"(no uncommitted changes; HEAD is {head[:12]})"
+        )
+        return Target(settings, env, rendered, git, f"the working tree {git.path} {state}")
     sha = resolve_revision(git, settings.repository, rev)
     rendered = render_revision(git, renderer(), settings.repository, env, sha)
-    return Target(settings, env, rendered, git)
+    what = f"commit {sha[:12]}" + (
+        f" ({rev})" if rev else f" (head of branch {settings.repository.branch})"
+    )
+    return Target(settings, env, rendered, git, what)
 
 
 @contextmanager

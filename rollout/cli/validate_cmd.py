@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.revision_common import (
@@ -21,16 +22,20 @@ from rollout.revision import validate_revision
 @revision_options
 @click.option("--offline", is_flag=True, help="Skip the server-side dry run.")
 def command(config_path: Path, env_name: str, rev: str | None, output: str, offline: bool) -> None:
-    """Render and validate a revision for an environment (nothing is written)."""
-    target = load_target(config_path, env_name, rev)
+    """Render and validate a revision for an environment (nothing is written).
+
+    A repository given by `path` is checked as its files are now, edits not
+    yet committed included; `--rev` checks a commit (a repository given by
+    `url`: the branch head by default). The output says which it checked.
+    """
+    target = load_target(config_path, env_name, rev, worktree=True)
     if not offline:
         with cluster(target.env) as adapter:
             validate_revision(adapter, target.rendered)
     rendered = target.rendered
     report_to_actions(
         "validate",
-        f"{len(rendered.desired)} objects of `{rendered.sha[:12]}` for "
-        f"{rendered.environment} are valid",
+        f"{len(rendered.desired)} objects of {target.checked} for {rendered.environment} are valid",
         {"sha": rendered.sha, "objects": len(rendered.desired), "valid": True},
     )
     if output == "json":
@@ -38,6 +43,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
             {
                 "environment": rendered.environment,
                 "sha": rendered.sha,
+                "checked": target.checked,
                 "objects": len(rendered.desired),
                 "content_hash": rendered.content_hash,
                 "dry_run": not offline,
@@ -45,8 +51,12 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
             }
         )
         return
-    checks = "static checks" + ("" if offline else " and server-side dry run")
+    checks = (
+        "static checks (the apiserver's rules, offline)"
+        if offline
+        else "static checks and a server-side dry run"
+    )
     console().print(
-        f"[green]valid:[/] {len(rendered.desired)} objects of {rendered.sha[:12]} for "
+        f"[green]valid:[/] {len(rendered.desired)} objects of {escape(target.checked)} for "
         f"{rendered.environment} passed {checks}"
     )
