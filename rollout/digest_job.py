@@ -166,7 +166,11 @@ class ReviewDigestJob:
         return drift_items(plan, env.name, now)
 
     def history(self, start: datetime, end: datetime) -> tuple[list[str], list[str], int, int]:
-        """(opened, closed, rollouts, rollbacks) from the store for [start, end)."""
+        """(opened, closed, rollouts, rollbacks) from the store for [start, end).
+
+        Connections count when their rollout reached production and stayed
+        there (not rolled back in the period).
+        """
         store = self._store  # filters the period in SQL: all of it, and only it, is read
         rollouts = store.list_rollouts(since=start, until=end, limit=None)
         rolled_back = {
@@ -184,7 +188,9 @@ class ReviewDigestJob:
             elif to_state in FAILED_STATES:
                 rolled_back.add(event.rollout_id)
         diffs = []
-        for rollout_id in reached:
+        # Only what stayed: a rollout applied to production and then rolled
+        # back (its production smoke tests failed) opened nothing.
+        for rollout_id in (r for r in reached if r not in rolled_back):
             record = self._store.get_rollout(rollout_id)
             if record is not None:
                 diffs.append(record.diff)

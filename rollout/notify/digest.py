@@ -7,6 +7,7 @@ policy engine, lint) on the configured schedule and enqueues the event from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -56,11 +57,11 @@ def digest_summary_text(digest: ReviewDigest) -> str:
     )
 
 
-def _lines(items: tuple[str, ...], *, code: bool = True) -> str:
+def _lines(items: tuple[str, ...], escape: Callable[[str], str], *, code: bool = True) -> str:
     if not items:
         return "none"
     quote = "`" if code else ""
-    shown = [f"• {quote}{escape_slack(i)}{quote}" for i in items[:MAX_LINES]]
+    shown = [f"• {quote}{escape(i)}{quote}" for i in items[:MAX_LINES]]
     if len(items) > MAX_LINES:
         shown.append(f"… and {len(items) - MAX_LINES} more")
     return "\n".join(shown)
@@ -71,23 +72,32 @@ def _severity_line(digest: ReviewDigest) -> str:
     return ", ".join(f"{n} {sev}" for sev, n in counts.items()) or "none"
 
 
-def _sections(digest: ReviewDigest) -> list[tuple[str, str]]:
+def _sections(digest: ReviewDigest, escape: Callable[[str], str]) -> list[tuple[str, str]]:
+    """Titles and bodies; `escape` makes a line safe for the channel's markup."""
     drift = tuple(f"{d.environment}: {d.object} {d.change}" for d in digest.drift)
     return [
-        ("Namespaces without a deny-all baseline", _lines(digest.namespaces_without_baseline)),
+        (
+            "Namespaces without a deny-all baseline",
+            _lines(digest.namespaces_without_baseline, escape),
+        ),
         ("Lint findings by severity", _severity_line(digest)),
-        ("Policies that select nothing", _lines(digest.policies_selecting_nothing)),
+        ("Policies that select nothing", _lines(digest.policies_selecting_nothing, escape)),
         (
             f"Connectivity opened ({len(digest.connectivity_opened)})",
-            _lines(digest.connectivity_opened),
+            _lines(digest.connectivity_opened, escape),
         ),
         (
             f"Connectivity closed ({len(digest.connectivity_closed)})",
-            _lines(digest.connectivity_closed),
+            _lines(digest.connectivity_closed, escape),
         ),
         ("Rollouts and rollbacks", f"{digest.rollouts} rollout(s), {digest.rollbacks} rollback(s)"),
-        (f"Drift found ({len(drift)})", _lines(drift, code=False)),
+        (f"Drift found ({len(drift)})", _lines(drift, escape, code=False)),
     ]
+
+
+def _markdown_text(line: str) -> str:
+    # Inside backticks Markdown takes text as it is; HTML entities would show.
+    return line.replace("`", "'")
 
 
 def digest_slack_blocks(digest: ReviewDigest) -> list[Block]:
@@ -102,7 +112,7 @@ def digest_slack_blocks(digest: ReviewDigest) -> list[Block]:
         ),
         DividerBlock(),
     ]
-    for title, body in _sections(digest):
+    for title, body in _sections(digest, escape_slack):
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}*\n{body}"[:3000])))
     return blocks
 
@@ -114,6 +124,6 @@ def digest_markdown(digest: ReviewDigest) -> str:
         "",
         f"{utc_text(digest.period_start)} – {utc_text(digest.period_end)}",
     ]
-    for title, body in _sections(digest):
+    for title, body in _sections(digest, _markdown_text):
         out += ["", f"### {title}", "", body.replace("•", "-")]
     return "\n".join(out) + "\n"
