@@ -77,7 +77,7 @@ def _example_repo(root: Path, server: ApiServer) -> Path:
         env["cluster"] = {"kubeconfig": str(server.kubeconfig_path)}
         env.pop("windows", None)
     config["store"] = {"url": f"sqlite:///{root.parent / 'state.db'}"}
-    config["notifications"] = {"slack": {"webhook_url": "https://hooks.slack.invalid/T/B/x"}}
+    config["notifications"] = {"slack": {"webhook_url": {"env": "CHANNELS_SLACK_URL"}}}
     (root / "rollout.yaml").write_text(yaml.safe_dump(config))
     for args in (
         ["init", "-q", "-b", "main"],
@@ -95,6 +95,7 @@ def test_cli_service_api_slack_and_digest_report_the_same_findings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ROLLOUT_KUSTOMIZE", f"{kube_binaries.kubectl} kustomize")
+    monkeypatch.setenv("CHANNELS_SLACK_URL", "https://hooks.slack.invalid/T/B/x")
     server = apiserver_factory(name="channels")
     _example_cluster(server)
     repo = _example_repo(tmp_path / "policy-repo", server)
