@@ -1,6 +1,7 @@
 """Every validation error names the object and its source file, and nothing is
 written: static checks before the cluster is contacted, then a server-side dry
-run whose refusal (an invalid CIDR) stops the apply before the first write."""
+run whose refusal (a namespace being deleted) stops the apply before the first write.
+Rules the apiserver applies to the objects themselves (an invalid CIDR) are static."""
 
 from __future__ import annotations
 
@@ -40,8 +41,21 @@ def _no_policies(cluster: KubeCluster, namespace: str) -> bool:
             "metadata: {name: x, namespace: kube-system}\nspec: {podSelector: {}}\n",
             f"NetworkPolicy/kube-system/x ({BAD}): namespace kube-system is not managed",
         ),
+        (
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+            "metadata: {name: x, namespace: NS}\n"
+            "spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]}\n",
+            f"NetworkPolicy/NS/x ({BAD}): spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.0/33'",
+        ),
     ],
-    ids=["parse-error", "no-name", "no-apiversion", "kind-not-allowed", "unmanaged-namespace"],
+    ids=[
+        "parse-error",
+        "no-name",
+        "no-apiversion",
+        "kind-not-allowed",
+        "unmanaged-namespace",
+        "invalid-cidr",
+    ],
 )
 def test_static_validation_errors(
     repo: PolicyRepo,
@@ -79,16 +93,18 @@ def test_dry_run_refusal_stops_the_apply_before_any_write(
     repo: PolicyRepo, setup: Setup, cluster: KubeCluster, namespaces: list[str]
 ) -> None:
     shop, pay = namespaces
-    bad = policy("bad-cidr", pay, ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}])
+    # Valid offline (the static checks pass it); the cluster refuses it: its
+    # namespace is being deleted.
     repo.write("a.yaml", *(policy(f"ok-{i}", shop) for i in range(5)))
-    repo.write("z.yaml", bad)
+    repo.write("z.yaml", policy("refused", pay))
     sha = repo.commit()
+    cluster.client.request("DELETE", f"/api/v1/namespaces/{pay}")
     before = cluster.client.writes
     with pytest.raises(ValidationError) as err:
         driver.apply(setup, cluster, sha)
     message = str(err.value)
-    assert f"NetworkPolicy/{pay}/bad-cidr" in message and "z.yaml" in message
-    assert "10.0.0.0/33" in message and "nothing was written" in message
+    assert f"NetworkPolicy/{pay}/refused" in message and "z.yaml" in message
+    assert "terminat" in message and "nothing was written" in message
     assert _no_policies(cluster, shop) and _no_policies(cluster, pay)
     # Only dry-run PATCHes were sent; no state marker either.
     assert cluster.client.writes - before == 6
