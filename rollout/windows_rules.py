@@ -132,6 +132,26 @@ def holiday_freezes(
     return freezes
 
 
+def holiday_problems(settings: schema.Settings, year: int) -> list[str]:
+    """One line per holiday country or subdivision the `holidays` package does not know."""
+    problems: list[str] = []
+    for index, env in enumerate(settings.environments):
+        config = env.windows.holidays if env.windows is not None else None
+        if config is None:
+            continue
+        where = f"environments[{index}].windows.holidays"
+        for i, code in enumerate(config.countries):
+            try:
+                holiday_freezes(
+                    schema.HolidayFreezes(countries=(code,), timezone=config.timezone),
+                    [year],
+                    where=where,
+                )
+            except ConfigError as exc:
+                problems.append(exc.message.replace(".countries[0]", f".countries[{i}]"))
+    return problems
+
+
 def years_between(start: datetime, end: datetime) -> range:
     """The calendar years a computation from `start` to `end` can touch (with margin)."""
     return range(start.year - 1, end.year + 2)

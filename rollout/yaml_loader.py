@@ -241,7 +241,7 @@ class _BoundedComposer:
             return super().construct_object(node, deep)  # type: ignore[misc]
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        except Exception as exc:  # any value the constructor cannot build, at its line
             if isinstance(node, ScalarNode):
                 problem = f"cannot read {_shown(node.value)} as {_tag_name(node.tag)}: {exc}"
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.options import CONFIG_ENVVAR, DEFAULT_CONFIG, load_settings, secret_refs
 from rollout.config import Settings
+from rollout.errors import ConfigError
 
 
 @click.group(name="config", cls=RolloutGroup)
@@ -31,9 +33,17 @@ def check(file: Path) -> None:
     first environment (applied automatically, so they never apply), and one
     for each secret reference whose environment variable or file is not
     available here (never a value).
-    Exit 2 with one line per problem if the file is invalid.
+    Exit 2 with one line per problem if the file is invalid (holiday country
+    codes the `holidays` package does not know included).
     """
     settings = load_settings(file)
+    from rollout.windows_rules import holiday_problems  # the holidays package, only here
+
+    problems = holiday_problems(settings, datetime.now(UTC).year)
+    if problems:
+        raise ConfigError(
+            f"{file}: {len(problems)} problem(s)", details=[f"{file}: {p}" for p in problems]
+        )
     click.echo(summary(file, settings))
     for line in [*ignored_rules_warnings(settings), *secret_warnings(settings)]:
         click.echo(line, err=True)

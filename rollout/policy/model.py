@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollout.errors import PolicyError
+from rollout.policy.fields import (
+    check_kind,
+    mapping,
+    optional_str,
+    sequence,
+    shown,
+    str_map,
+    type_name,
+)
 from rollout.policy.ipset import IPBlock, parse_ip_block, parse_network
 from rollout.policy.portset import ContainerPort, PortSpec, parse_port_spec, parse_protocol
 from rollout.policy.selectors import LabelSelector, parse_selector
@@ -208,8 +217,8 @@ def load_cluster(
     services: list[Service] = []
     policies: list[Policy] = []
     for obj, origin in _flatten(objects, origins):
-        kind = obj.get("kind")
         try:
+            kind = check_kind(obj, origin or "manifest")
             if kind == "Namespace":
                 ns = _parse_namespace(obj, origin)
                 namespaces[ns.name] = ns
@@ -223,6 +232,12 @@ def load_cluster(
             if origin and not any(d.startswith("in ") for d in exc.details):
                 exc.details.append(f"in {origin}")
             raise
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            # A shape no check above foresaw: still a message naming the object.
+            raise PolicyError(
+                f"{_reference(obj)}: malformed ({type(exc).__name__}: {exc})",
+                details=[f"in {origin}"] if origin else [],
+            ) from exc
     used = [e.namespace for e in endpoints] + [s.namespace for s in services]
     for name in [*used, *(p.namespace for p in policies)]:
         if name not in namespaces:
@@ -241,7 +256,8 @@ def _flatten(
         origin = origins[i] if origins is not None and i < len(origins) else ""
         if not isinstance(obj, Mapping):
             raise PolicyError(f"{origin or f'object #{i + 1}'}: expected a Kubernetes object")
-        if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
+        kind = obj.get("kind")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
             yield from _flatten(obj["items"], [origin] * len(obj["items"]))
         else:
             yield obj, origin
@@ -258,20 +274,24 @@ def _check_unique(endpoints: list[Endpoint]) -> None:
         seen[ep.key] = ep
 
 
+def _reference(obj: Mapping[str, Any]) -> str:
+    """`Kind/namespace/name` as far as the object says it, for messages."""
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    parts = [obj.get("kind"), meta.get("namespace"), meta.get("name")]
+    return "/".join(p for p in parts if isinstance(p, str) and p) or "object"
+
+
 def _meta(obj: Mapping[str, Any], kind: str) -> tuple[str, str, Mapping[str, Any]]:
     meta = obj.get("metadata")
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
         raise PolicyError(f"{kind} without metadata.name")
-    namespace = meta.get("namespace") or "default"
-    return str(namespace), str(meta["name"]), meta
+    name = meta["name"]
+    namespace = optional_str(meta.get("namespace"), f"{kind}/{name}: metadata.namespace")
+    return namespace or "default", name, meta
 
 
-def _str_map(raw: Any, where: str) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise PolicyError(f"{where}: expected a mapping of strings")
-    return {str(k): str(v) for k, v in raw.items()}
+_str_map = str_map
 
 
 def _parse_namespace(obj: Mapping[str, Any], origin: str) -> Namespace:
@@ -282,42 +302,57 @@ def _parse_namespace(obj: Mapping[str, Any], origin: str) -> Namespace:
     return Namespace(name, labels, annotations, True, origin)
 
 
-def _pod_spec(obj: Mapping[str, Any], kind: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+def _pod_spec(
+    obj: Mapping[str, Any], kind: str, ref: str
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """(template metadata, pod spec) of a Pod or a workload."""
     if kind == "Pod":
-        return obj.get("metadata") or {}, obj.get("spec") or {}
-    spec = obj.get("spec") or {}
+        return mapping(obj.get("metadata"), f"{ref}: metadata"), mapping(
+            obj.get("spec"), f"{ref}: spec"
+        )
+    path = "spec"
+    spec = mapping(obj.get("spec"), f"{ref}: spec")
     if kind == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    template = spec.get("template") or {}
-    return template.get("metadata") or {}, template.get("spec") or {}
+        job = mapping(spec.get("jobTemplate"), f"{ref}: spec.jobTemplate")
+        path = "spec.jobTemplate.spec"
+        spec = mapping(job.get("spec"), f"{ref}: {path}")
+    template = mapping(spec.get("template"), f"{ref}: {path}.template")
+    return (
+        mapping(template.get("metadata"), f"{ref}: {path}.template.metadata"),
+        mapping(template.get("spec"), f"{ref}: {path}.template.spec"),
+    )
 
 
 def _parse_endpoint(obj: Mapping[str, Any], kind: str, origin: str) -> Endpoint:
     namespace, name, meta = _meta(obj, kind)
     ref = f"{kind}/{namespace}/{name}"
-    tmeta, spec = _pod_spec(obj, kind)
-    if not isinstance(tmeta, Mapping) or not isinstance(spec, Mapping):
-        raise PolicyError(f"{ref}: malformed pod template")
+    tmeta, spec = _pod_spec(obj, kind, ref)
     labels = _str_map(tmeta.get("labels"), f"{ref}: template labels")
     ports: list[ContainerPort] = []
-    for ci, container in enumerate(spec.get("containers") or []):
-        for pi, raw in enumerate((container or {}).get("ports") or []):
-            where = f"{ref}: spec.containers[{ci}].ports[{pi}]"
+    for ci, container in enumerate(sequence(spec.get("containers"), f"{ref}: spec.containers")):
+        at = f"{ref}: spec.containers[{ci}]"
+        for pi, raw in enumerate(sequence(mapping(container, at).get("ports"), f"{at}.ports")):
+            where = f"{at}.ports[{pi}]"
             number = raw.get("containerPort") if isinstance(raw, Mapping) else None
             if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 65536:
                 raise PolicyError(f"{where}.containerPort: expected a port number 1-65535")
-            pname = raw.get("name")
+            pname = optional_str(raw.get("name"), f"{where}.name")
             ports.append(ContainerPort(number, parse_protocol(raw.get("protocol"), where), pname))
     ips: list[str] = []
     if kind == "Pod":
-        status = obj.get("status") or {}
+        status = mapping(obj.get("status"), f"{ref}: status")
+        pod_ips = sequence(status.get("podIPs"), f"{ref}: status.podIPs")
         for raw_ip in [status.get("podIP")] + [
-            (p or {}).get("ip") for p in status.get("podIPs") or []
+            mapping(p, f"{ref}: status.podIPs").get("ip") for p in pod_ips
         ]:
-            if raw_ip and raw_ip not in ips:
+            if raw_ip is not None and raw_ip not in ips:
                 parse_network(raw_ip, f"{ref}: status.podIP")
                 ips.append(str(raw_ip))
+    host_network = spec.get("hostNetwork", False)
+    if not isinstance(host_network, bool | None):
+        raise PolicyError(
+            f"{ref}: spec.hostNetwork: expected true or false, got {shown(host_network)}"
+        )
     return Endpoint(
         namespace,
         name,
@@ -325,7 +360,7 @@ def _parse_endpoint(obj: Mapping[str, Any], kind: str, origin: str) -> Endpoint:
         labels,
         tuple(dict.fromkeys(ports)),
         tuple(ips),
-        bool(spec.get("hostNetwork", False)),
+        bool(host_network),
         _str_map(meta.get("annotations"), f"{ref}: metadata.annotations"),
         origin,
         _controller(meta.get("ownerReferences"), ref),
@@ -354,17 +389,29 @@ def _controller(raw: Any, ref: str) -> tuple[str, str] | None:
 def _parse_service(obj: Mapping[str, Any], origin: str) -> Service:
     namespace, name, _ = _meta(obj, "Service")
     ref = f"Service/{namespace}/{name}"
-    spec = obj.get("spec") or {}
+    spec = mapping(obj.get("spec"), f"{ref}: spec")
     selector = spec.get("selector")
     ports = []
-    for i, raw in enumerate(spec.get("ports") or []):
+    for i, raw in enumerate(sequence(spec.get("ports"), f"{ref}: spec.ports")):
         where = f"{ref}: spec.ports[{i}]"
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("port"), int):
-            raise PolicyError(f"{where}.port: expected a port number")
-        target = raw.get("targetPort", raw["port"])
+        number = raw.get("port") if isinstance(raw, Mapping) else None
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 65536:
+            raise PolicyError(f"{where}.port: expected a port number 1-65535")
+        target = raw.get("targetPort", number)
+        if isinstance(target, bool) or not isinstance(target, int | str):
+            raise PolicyError(
+                f"{where}.targetPort: expected a port number or name, got {type_name(target)}"
+            )
         proto = parse_protocol(raw.get("protocol"), where)
-        ports.append(ServicePort(raw["port"], proto, target, raw.get("name")))
-    ips = [spec.get("clusterIP"), *(spec.get("clusterIPs") or [])]
+        pname = optional_str(raw.get("name"), f"{where}.name")
+        ports.append(ServicePort(number, proto, target, pname))
+    ips = [
+        optional_str(spec.get("clusterIP"), f"{ref}: spec.clusterIP"),
+        *(
+            optional_str(ip, f"{ref}: spec.clusterIPs[{i}]")
+            for i, ip in enumerate(sequence(spec.get("clusterIPs"), f"{ref}: spec.clusterIPs"))
+        ),
+    ]
     cluster_ips = tuple(dict.fromkeys(ip for ip in ips if ip and ip != "None"))
     sel = None if selector is None else _str_map(selector, f"{ref}: spec.selector")
     return Service(namespace, name, sel, tuple(ports), cluster_ips, origin)
@@ -437,7 +484,8 @@ def _parse_peer(raw: Any, where: str) -> Peer:
         raise PolicyError(f"{where}: a peer needs podSelector, namespaceSelector or ipBlock")
     unknown = set(raw) - {"podSelector", "namespaceSelector", "ipBlock"}
     if unknown:
-        raise PolicyError(f"{where}: unknown peer field(s) {', '.join(sorted(unknown))}")
+        names = ", ".join(sorted(repr(k) if not isinstance(k, str) else k for k in unknown))
+        raise PolicyError(f"{where}: unknown peer field(s) {names}")
     if "ipBlock" in raw:
         if len(raw) > 1:
             raise PolicyError(f"{where}: ipBlock cannot be combined with selectors")

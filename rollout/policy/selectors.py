@@ -78,7 +78,8 @@ def parse_selector(raw: Any, where: str) -> LabelSelector:
         raise PolicyError(f"{where}: expected a label selector mapping, got {_kind(raw)}")
     unknown = set(raw) - {"matchLabels", "matchExpressions"}
     if unknown:
-        raise PolicyError(f"{where}: unknown selector field(s) {', '.join(sorted(unknown))}")
+        names = ", ".join(sorted(repr(k) if not isinstance(k, str) else k for k in unknown))
+        raise PolicyError(f"{where}: unknown selector field(s) {names}")
     labels_raw = raw.get("matchLabels") or {}
     if not isinstance(labels_raw, Mapping):
         raise PolicyError(f"{where}.matchLabels: expected a mapping of label to value")
@@ -112,6 +113,9 @@ def _parse_requirement(raw: Any, where: str) -> Requirement:
     values_raw = raw.get("values") or []
     if not isinstance(values_raw, list):
         raise PolicyError(f"{where}.values: expected a list of strings")
+    for i, value in enumerate(values_raw):
+        if not isinstance(value, str | int | float | bool):
+            raise PolicyError(f"{where}.values[{i}]: expected a string, got {type(value).__name__}")
     values = tuple(sorted({_label_value(v) for v in values_raw}))
     if operator in ("In", "NotIn") and not values:
         raise PolicyError(f"{where}.values: operator {operator} needs at least one value")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from rollout.approvals_service import ApprovalsService, ApprovalStore
 from rollout.config.schema import Settings
@@ -66,6 +67,34 @@ class SlackIntegration:
     open_view: ViewOpener | None = None
     """Opens the Reject modal (bot-token mode only). None: the Reject button answers
     with the `/rollout reject ID REASON` command to type instead."""
+
+    def allows_response_url(self, url: str) -> bool:
+        """Whether `url` lies under one of `response_url_prefixes` (see `url_under`)."""
+        return any(url_under(url, str(prefix)) for prefix in self.response_url_prefixes)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_under(url: str, prefix: str) -> bool:
+    """Whether `url` has `prefix`'s scheme, host and port and a path under its path.
+
+    Parsed, never compared as strings: `https://hooks.slack.com.evil.example/`
+    and `https://hooks.slack.com@evil.example/` are not under
+    `https://hooks.slack.com`, and `/servicesX` is not under `/services`.
+    """
+    try:
+        got, want = urlsplit(url), urlsplit(prefix)
+        got_port = got.port or _DEFAULT_PORTS.get(got.scheme.lower())
+        want_port = want.port or _DEFAULT_PORTS.get(want.scheme.lower())
+    except ValueError:  # an invalid port, or an unparsable address
+        return False
+    if got.scheme.lower() != want.scheme.lower() or got.username or got.password:
+        return False
+    if not got.hostname or got.hostname != want.hostname or got_port != want_port:
+        return False
+    base = want.path.rstrip("/")
+    return got.path == base or got.path.startswith(base + "/")
 
 
 @dataclass(frozen=True)

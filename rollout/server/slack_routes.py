@@ -207,7 +207,7 @@ def slack_router(ctx: ServerContext) -> APIRouter:
         response_url: str, work: Callable[[], Outcome], ack: str = "Working on it…"
     ) -> JSONResponse:
         """Acknowledge now; run `work` after the response and post its result."""
-        if not response_url.startswith(slack.response_url_prefixes):
+        if not slack.allows_response_url(response_url):
             return _ephemeral("refused: response_url is not a Slack URL", 400)
 
         def finish() -> None:
@@ -314,7 +314,7 @@ def slack_router(ctx: ServerContext) -> APIRouter:
             except Exception:
                 log.exception("opening the Reject modal failed")
             # No modal: say which command to type instead, where Slack allows.
-            if response_url.startswith(slack.response_url_prefixes):
+            if slack.allows_response_url(response_url):
                 try:
                     slack.respond(response_url, {"response_type": "ephemeral", "text": typed})
                 except Exception:

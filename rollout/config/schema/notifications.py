@@ -56,8 +56,9 @@ class SlackSettings(Strict):
     response_url_prefixes: tuple[HttpUrl, ...] = Field(
         default=("https://hooks.slack.com/",),
         description="Where slash-command and button answers may be posted: a request's "
-        "`response_url` must start with one of these, or no answer is sent (so a forged "
-        "request cannot make the service call an arbitrary URL).",
+        "`response_url` must have the scheme, host and port of one of these and a path "
+        "under its path (compared parsed, never as text), or no answer is sent (so a "
+        "forged request cannot make the service call an arbitrary URL).",
     )
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ the configuration reference names them by their validator (hack/gen-config-docs.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import date, datetime, time, timedelta
@@ -23,6 +24,8 @@ from rollout.errors import ConfigError
 
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Ten years: longer is a typo, and adding it to a date must stay within datetime's range.
+MAX_DURATION_SECONDS = 3660 * 86400
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -39,9 +42,14 @@ def parse_duration(value: Any) -> timedelta:
             raise ValueError(f"must be a positive duration, got {value!r}")
         if not text or _DURATION_PART.sub("", text) != "":
             raise ValueError(f"expected a duration like 60s, 5m or 24h, got {value!r}")
-        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+        parts = _DURATION_PART.findall(text)
+        if any(len(n) > 12 for n, _ in parts):
+            raise ValueError(f"must be at most 3660d (ten years), got {value!r}")
+        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
     else:
         raise ValueError(f"expected a duration like 60s, 5m or 24h, got {value!r}")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"must be at most 3660d (ten years), got {value!r}")
     if seconds <= 0:
         raise ValueError(f"must be a positive duration, got {value!r}")
     return timedelta(seconds=seconds)

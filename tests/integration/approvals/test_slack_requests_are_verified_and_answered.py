@@ -137,6 +137,21 @@ def test_response_url_outside_slack_is_never_called(service: Service) -> None:
     assert service.store.approvals_for(rollout.id, "production") == []
 
 
+@pytest.mark.parametrize(
+    "tail", [".evil.example/x", "@evil.example/x", "0/x"], ids=["host", "userinfo", "port"]
+)
+def test_response_url_is_compared_parsed_not_as_a_prefix(service: Service, tail: str) -> None:
+    """The configured prefix has no trailing slash: text that merely starts with it
+    (another host, a user name before another host, another port) is refused."""
+    rollout = service.rollout()
+    body, headers = service.slack_command(
+        "UALICE", f"approve {rollout.id}", response_url=service.hooks.origin + tail
+    )
+    response = service.post_slack("/slack/commands", body, headers)
+    assert response.status_code == 400
+    assert service.store.approvals_for(rollout.id, "production") == []
+
+
 def test_status_and_help_answer_at_once(service: Service) -> None:
     rollout = service.rollout()
     body, headers = service.slack_command("UBOB", "status")
