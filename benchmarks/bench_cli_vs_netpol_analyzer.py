@@ -8,8 +8,9 @@ netpol-analyzer is built from the Go module proxy by hack/netpol-analyzer.sh
 (or taken from $NETPOL_ANALYZER). Both read the same generated cluster (one
 YAML file per size, benchmarks/cluster_generator.py, pods owned by
 ReplicaSets) and write JSON to a file; runs alternate between the tools.
-Reported per run: wall time (parse to last byte), peak RSS of the process
-(wait4 rusage) and output size. `--compare` checks that both report the same
+Reported per run: wall time (parse to last byte), CPU time and peak RSS of
+the process (wait4 rusage; CPU time is the steadier figure on a loaded
+machine) and output size. `--compare` checks that both report the same
 workload connections after normalising names (netpol-analyzer names a pod by
 its ReplicaSet, `ns/web-0-<hash>[ReplicaSet]`; we name the Deployment) and
 external peers (address ranges merged per peer and port set); `--diff` times
@@ -63,19 +64,34 @@ def write_cluster(folder: Path, pods: int, revision: int = 0) -> int:
     return len(text)
 
 
+TIMEOUT_S = 900.0
+
+
 def timed(cmd: list[str], out: Path) -> dict[str, Any]:
-    """Wall seconds, peak RSS (MB) and output bytes of one run."""
+    """Wall seconds, CPU seconds, peak RSS (MB) and output bytes of one run.
+
+    A run still going after TIMEOUT_S is killed (exit -9, reported as such).
+    """
     start = time.perf_counter()
     with out.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
         assert proc.stderr is not None
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > TIMEOUT_S:
+                proc.kill()
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
         err = proc.stderr.read().decode(errors="replace")
         proc.stderr.close()
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     return {
         "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "rss_mb": round(usage.ru_maxrss / 1024, 1),
         "out_kb": round(out.stat().st_size / 1024, 1),
         "exit": proc.returncode,
@@ -87,20 +103,24 @@ def ours_cmd(folder: Path, *extra: str) -> list[str]:
     return [str(Path(sys.executable).parent / "rollout"), "policy", "matrix", str(folder), *extra]
 
 
-def bench(sizes: list[int], repeat: int, binary: str, work: Path) -> None:
+def bench(sizes: list[int], repeat: int, binary: str | None, work: Path) -> None:
     for pods in sizes:
         folder = work / f"c{pods}"
         size = write_cluster(folder, pods)
         print(f"# {pods} pods: {size / 1e6:.1f} MB of YAML", flush=True)
         for r in range(repeat):
             runs = [
-                ("netpol-analyzer", [binary, "list", "--dirpath", str(folder), "-o", "json", "-q"]),
                 ("rollout -o json", ours_cmd(folder, "-o", "json")),
                 ("rollout -o csv", ours_cmd(folder, "-o", "csv")),
             ]
+            if binary is not None:
+                analyzer = [binary, "list", "--dirpath", str(folder), "-o", "json", "-q"]
+                runs.insert(0, ("netpol-analyzer", analyzer))
             for name, cmd in runs if r % 2 == 0 else reversed(runs):
                 result = timed(cmd, work / f"out-{pods}-{name.replace(' ', '_')}.txt")
                 print(json.dumps({"pods": pods, "tool": name, "run": r + 1, **result}), flush=True)
+                if result["exit"] and name.startswith("rollout"):
+                    print(f"{name} failed: {result['stderr']}")
 
 
 def bench_diff(pods: int, repeat: int, work: Path) -> None:
@@ -112,6 +132,8 @@ def bench_diff(pods: int, repeat: int, work: Path) -> None:
         for fmt in ("text", "json"):
             cmd = [rollout, "policy", "diff", str(old), str(new), "-o", fmt]
             result = timed(cmd, work / f"diff-{pods}.{fmt}")
+            if result["exit"]:
+                print(f"policy diff failed: {result['stderr']}")
             print(
                 json.dumps(
                     {"pods": pods, "tool": f"rollout policy diff -o {fmt}", "run": r + 1, **result}
@@ -220,18 +242,20 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="check agreement instead")
     parser.add_argument("--diff", type=int, metavar="PODS", help="time policy diff instead")
     parser.add_argument("--work", type=Path, help="folder for clusters and outputs")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per run")
+    parser.add_argument("--skip-analyzer", action="store_true", help="time rollout only")
     args = parser.parse_args()
+    globals()["TIMEOUT_S"] = args.timeout
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         if args.diff:
             bench_diff(args.diff, args.repeat, work)
             return
-        binary = analyzer_binary()
         if args.compare:
-            compare(args.pods, binary, work)
+            compare(args.pods, analyzer_binary(), work)
         else:
-            bench(args.pods, args.repeat, binary, work)
+            bench(args.pods, args.repeat, None if args.skip_analyzer else analyzer_binary(), work)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@
 # it: `go list -m -versions github.com/np-guard/netpol-analyzer`, edit the
 # require line, `go mod tidy` there. (`go install ...@VERSION` also works
 # where the proxy serves the module's version list; ours refuses the list,
-# so a pinned module is built instead.) First build on 2 loaded cores: about
-# 25 min (the kubectl and cloud client libraries it pulls in); later builds
+# so a pinned module is built instead.) First build on 2 heavily loaded cores:
+# 25-35 min (the kubectl and cloud client libraries it pulls in); later builds
 # reuse Go's build cache.
 #
 # Environment: NETPOL_ANALYZER_BIN_DIR (default ~/.cache/netpol-rollout/netpol-analyzer-VERSION), GO.

@@ -117,6 +117,10 @@ class _Plan:
                 self.class_bits[w] |= 1 << c
                 by_class.setdefault(c, []).append(w)
         self.by_class = by_class
+        self._described: dict[IPSet, str] = {}
+        self._group_cache: dict[
+            tuple[bool, tuple[int, ...]], list[tuple[IPSet, tuple[PortRange, ...]]]
+        ] = {}
         self._outside_cache: dict[tuple[IPSet, ...], list[tuple[IPSet, tuple[PortRange, ...]]]] = {}
 
     def reach_per_segment(self, w: int) -> list[int]:
@@ -158,6 +162,12 @@ class _Plan:
 
     def _outside(self, w: int, egress: bool) -> list[tuple[IPSet, tuple[PortRange, ...]]]:
         """Disjoint address sets and the ports on which `w` reaches / is reached by them."""
+        # External verdicts depend only on the policy groups of the classes.
+        group_of = self.analysis.egress_group_of if egress else self.analysis.ingress_group_of
+        signature = (egress, tuple(sorted({group_of[c] for c in self.classes_of[w]})))
+        known = self._group_cache.get(signature)
+        if known is not None:
+            return known
         per_segment: list[IPSet] = []
         for proto, first, _ in self.segments:
             found: IPSet | None = None
@@ -170,7 +180,14 @@ class _Plan:
         cached = self._outside_cache.get(key)
         if cached is None:
             cached = self._outside_cache[key] = self._atoms(per_segment)
+        self._group_cache[signature] = cached
         return cached
+
+    def describe(self, addresses: IPSet) -> str:
+        text = self._described.get(addresses)
+        if text is None:
+            text = self._described[addresses] = describe_addresses(addresses)
+        return text
 
     def _atoms(self, per_segment: list[IPSet]) -> list[tuple[IPSet, tuple[PortRange, ...]]]:
         atoms = [ALL_ADDRESSES]
@@ -191,12 +208,12 @@ class _Plan:
     def to_outside(self, w: int) -> Iterator[WorkloadConnection]:
         src = self.index.workloads[w].key
         for addresses, ranges in self._outside(w, egress=True):
-            text = describe_addresses(addresses)
+            text = self.describe(addresses)
             yield WorkloadConnection(src, text, ranges, destination_addresses=addresses)
 
     def from_outside(self, order: Sequence[int]) -> Iterator[WorkloadConnection]:
         for w in order:
             dst = self.index.workloads[w].key
             for addresses, ranges in self._outside(w, egress=False):
-                text = describe_addresses(addresses)
+                text = self.describe(addresses)
                 yield WorkloadConnection(text, dst, ranges, source_addresses=addresses)
