@@ -35,6 +35,7 @@ from rollout.core.windows import (
     closed_reasons,
     current_or_next_window,
     format_window,
+    online_at,
 )
 from rollout.errors import GateClosedError, InputError
 
@@ -84,6 +85,9 @@ def command(
     settings = load_settings(config_path)
     now = parse_instant(at_text, zone, "--at") if at_text else clock.now()
     rules = rules_for(settings, environment, now, now + DEFAULT_HORIZON)
+    if not rules.enabled:
+        _always_open(environment, now, rules, output)
+        return
     window = current_or_next_window(rules, now)
     if window is not None and window.start <= now:
         _report(environment, now, window, rules, zone, output)
@@ -120,7 +124,26 @@ def _report(
     click.echo(
         f"{environment}: open now; the window lasts until {stamp(window.end)} "
         f"({format_window(window, zone)}), an apply may start until {stamp(latest)}; "
-        f"online: {', '.join(window.online) or 'nobody'}"
+        f"online now: {', '.join(online_at(rules, now)) or 'nobody'}"
+    )
+
+
+def _always_open(environment: str, now: datetime, rules: GateRules, output: str) -> None:
+    """An environment without windows: open at any time; no window to describe."""
+    online = online_at(rules, now)
+    if output == "json":
+        answer = _answer(environment, now, None, rules, is_open=True)
+        answer.update(always_open=True, online_now=list(online))
+        click.echo(json.dumps(answer, indent=2))
+        return
+    report_to_actions(
+        "gate",
+        f"{environment}: open (no window configured: always open)",
+        {"open": True, "opens_at": ""},
+    )
+    click.echo(
+        f"{environment}: open; no window configured: always open; "
+        f"online now: {', '.join(online) or 'nobody'}"
     )
 
 
@@ -162,5 +185,7 @@ def _answer(
         "now": stamp(now),
         "opens_at": None if window is None else stamp(window.start),
         "window": None if window is None else window_json(window),
+        "always_open": False,
+        "online_now": list(online_at(rules, now)),
         "reasons": [] if is_open else closed_reasons(rules, now),
     }

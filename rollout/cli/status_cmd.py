@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from rollout.cli.api_client import ApiClient, server_options
+
+REASON_WIDTH = 60
 
 
 @click.command(name="status")
@@ -17,17 +20,30 @@ from rollout.cli.api_client import ApiClient, server_options
 def command(rollout_id: str | None, as_json: bool, server: str, token: str) -> None:
     """Show recent rollouts, or one rollout with its approvals and audit events."""
     client = ApiClient(server, token)
+    now = datetime.now(UTC)
     if rollout_id is not None:
         data = client.get(f"/rollouts/{rollout_id}")
-        click.echo(json.dumps(data, indent=2) if as_json else render_rollout(data))
+        click.echo(json.dumps(data, indent=2) if as_json else render_rollout(data, now))
         return
     data = {**client.get("/rollouts"), **client.get("/deliveries", status="dead")}
-    click.echo(json.dumps(data, indent=2) if as_json else render_overview(data))
+    click.echo(json.dumps(data, indent=2) if as_json else render_overview(data, now))
 
 
-def render_overview(data: dict[str, Any]) -> str:
+def render_overview(data: dict[str, Any], now: datetime) -> str:
+    """A table: id, commit, environment, state, age, author and why it is where it is."""
     rollouts = data.get("rollouts") or []
-    lines = [_rollout_line(r) for r in rollouts] or ["No rollouts yet."]
+    if rollouts:
+        header = ("ROLLOUT", "COMMIT", "ENVIRONMENT", "STATE", "AGE", "AUTHOR", "REASON")
+        rows = [header, *(_row(r, now) for r in rollouts)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+            + f"  {row[-1]}"
+            for row in rows
+        ]
+        lines = [line.rstrip() for line in lines]
+    else:
+        lines = ["No rollouts yet."]
     dead = data.get("deliveries") or []
     if dead:
         lines.append("")
@@ -40,26 +56,84 @@ def render_overview(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_rollout(data: dict[str, Any]) -> str:
+def render_rollout(data: dict[str, Any], now: datetime) -> str:
+    """One rollout: what, where, since when and why; approvals; events with their states."""
     rollout = data["rollout"]
-    lines = [_rollout_line(rollout)]
+    created, updated = _time(rollout.get("created_at")), _time(rollout.get("updated_at"))
+    title = str(rollout.get("message") or "").splitlines()[0:1]
+    lines = [
+        f"Rollout {rollout['id']}",
+        f"  commit       {rollout['commit_sha'][:12]} by {rollout['author']}"
+        + (f": {title[0]}" if title else ""),
+        f"  environment  {rollout['environment']}",
+        f"  state        {rollout['state']}"
+        + (f" for {age(updated, now)}" if updated else "")
+        + (f" (created {age(created, now)} ago)" if created else ""),
+    ]
     if rollout.get("reason"):
-        lines.append(f"  reason: {rollout['reason']}")
+        lines.append(f"  reason       {rollout['reason']}")
+    if rollout.get("superseded_by"):
+        lines.append(f"  superseded   by {rollout['superseded_by']}")
     approval = data.get("approval")
     if approval:
-        lines.append(f"  approvals: {approval['summary']}")
+        lines.append(f"  approvals    {approval['summary']}")
         lines += [f"    {reason}" for reason in approval["reasons"]]
         if approval["expired"]:
             lines.append(f"    expired: {', '.join(approval['expired'])}")
         lines += [f"    not counted: {line}" for line in approval["ignored"]]
     lines.append("  events:")
-    lines += [
-        f"    {e['at']} {e['kind']} by {e['actor']} via {e['channel']}" for e in data["events"]
-    ]
+    lines += [f"    {_event_line(e)}" for e in data["events"]] or ["    (none)"]
     return "\n".join(lines)
 
 
-def _rollout_line(r: dict[str, Any]) -> str:
+def age(since: datetime, now: datetime) -> str:
+    """`45s`, `12m`, `3h 5m`, `2d 4h`: how long ago `since` was."""
+    seconds = max(0, int((now - since).total_seconds()))
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 60:
+        return f"{seconds}s"
+    if minutes < 60:
+        return f"{minutes}m"
+    if hours < 24:
+        return f"{hours}h {minutes % 60}m" if minutes % 60 else f"{hours}h"
+    return f"{days}d {hours % 24}h" if hours % 24 else f"{days}d"
+
+
+def _row(r: dict[str, Any], now: datetime) -> tuple[str, ...]:
+    created = _time(r.get("created_at"))
+    reason = str(r.get("reason") or "-").replace("\n", " ")
+    if len(reason) > REASON_WIDTH:
+        reason = reason[: REASON_WIDTH - 1] + "…"
     return (
-        f"{r['id']}  {r['commit_sha'][:8]}  {r['environment']:<12} {r['state']:<20} {r['author']}"
+        str(r["id"]),
+        str(r["commit_sha"])[:8],
+        str(r["environment"]),
+        str(r["state"]),
+        age(created, now) if created else "-",
+        str(r["author"]),
+        reason,
     )
+
+
+def _event_line(e: dict[str, Any]) -> str:
+    at = _time(e.get("at"))
+    when = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else str(e.get("at"))
+    details = e.get("details") or {}
+    what = str(e["kind"])
+    if e["kind"] == "state.changed" and "to" in details:
+        what = f"{details.get('from') or 'new'} -> {details['to']}"
+    line = f"{when}  {what}  by {e['actor']} via {e['channel']}"
+    if e.get("environment"):
+        line += f" ({e['environment']})"
+    why = details.get("reason") or details.get("error") or details.get("summary")
+    return f"{line}: {why}" if why else line
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

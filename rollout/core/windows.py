@@ -42,6 +42,7 @@ __all__ = [
     "format_window",
     "is_usable",
     "next_usable_start",
+    "online_at",
     "usable_windows",
     "working_intervals",
 ]
@@ -184,6 +185,19 @@ def next_usable_start(
     `horizon` (None if there is none). This is when a queued apply should run."""
     window = current_or_next_window(rules, now, horizon=horizon)
     return None if window is None else window.start
+
+
+def online_at(rules: GateRules, at: datetime) -> tuple[str, ...]:
+    """The members within their working hours at `at` (not on a day off), sorted."""
+    second = _seconds(at)
+    memo: _Memo = {}
+    return tuple(
+        sorted(
+            p.name
+            for p in rules.roster
+            if _covers(_person_spans(p, second, second + 1, memo), second)
+        )
+    )
 
 
 def closed_reasons(rules: GateRules, now: datetime) -> list[str]:
