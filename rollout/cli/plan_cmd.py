@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -19,14 +20,23 @@ from rollout.cli.revision_common import (
     revision_options,
     summary_line,
 )
-from rollout.config.schema import Settings
+from rollout.config.schema import Environment, Settings
+from rollout.flows import cut_sentence
+from rollout.flows.report import replay_text
 from rollout.kube.state import StateConfigMap
+from rollout.policy import load_cluster
 from rollout.policy.diff_workloads import workload_diff_markdown as diff_markdown
 from rollout.policy.diff_workloads import workload_diff_text as diff_text
 from rollout.policy.report import diff_json
-from rollout.revision import plan_revision, render_revision
+from rollout.revision import RenderedRevision, plan_revision, render_revision
 from rollout.signatures import CommitSignature
-from rollout.wiring import commit_signature, connectivity_change, live_snapshot, renderer
+from rollout.wiring import (
+    commit_signature,
+    connectivity_change,
+    live_snapshot,
+    observed_flows_replay,
+    renderer,
+)
 
 
 @click.command(name="plan")
@@ -50,15 +60,20 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
         if deployed_sha
         else None
     )
-    diff = connectivity_change(live_snapshot(env, old, rendered), old, rendered)
+    live = live_snapshot(env, old, rendered)
+    diff = connectivity_change(live, old, rendered)
+    replayed = _observed(env, live, old, rendered)
+    cut = cut_sentence(replayed) if replayed else None
     report_to_actions(
         "plan",
-        f"{summary_line(plan)}\n\n{diff_markdown(diff)}",
+        f"{summary_line(plan)}\n\n{diff_markdown(diff)}"
+        + (f"\n\n**Observed traffic:** {cut}" if cut else ""),
         {
             **plan.counts,
             "sha": rendered.sha,
             "opened": len(diff.opened),
             "closed": len(diff.closed),
+            **({"cut_flows": len(replayed["cut"])} if replayed else {}),
         },
     )
     if output == "json":
@@ -69,6 +84,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
             sha=rendered.sha,
             deployed_sha=deployed.commit_sha if deployed else None,
             signature=signature.to_json() if signature is not None else None,
+            observed_flows=replayed,
         )
         echo_json(data)
         return
@@ -80,6 +96,24 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
     print_plan(out, plan, verbose_unchanged=show_all)
     out.print("\n[bold]connectivity[/] (live endpoints, deployed revision -> this one)")
     out.print(escape(diff_text(diff)))
+    if replayed and env.observed_flows is not None:
+        sources = ", ".join(env.observed_flows.sources)
+        out.print(f"\n[bold]observed flows[/] ({escape(sources)})")
+        out.print(escape(replay_text(replayed)))
+
+
+def _observed(
+    env: Environment,
+    live: list[dict[str, Any]],
+    old: RenderedRevision | None,
+    new: RenderedRevision,
+) -> dict[str, Any] | None:
+    """The environment's observed flows replayed from the deployed revision to this one."""
+    if env.observed_flows is None:
+        return None
+    before = load_cluster(live + ([dict(m.obj) for m in old.manifests] if old else []))
+    after = load_cluster(live + [dict(m.obj) for m in new.manifests])
+    return observed_flows_replay(env.observed_flows, live, before, after)
 
 
 def signature_line(signature: CommitSignature, settings: Settings) -> str:
