@@ -41,7 +41,13 @@ from rollout.devcluster.errors import DevApiError
 from rollout.devcluster.kubeapi import RestClient
 from rollout.errors import RolloutError
 from rollout.policy import analyze, load_cluster
-from rollout.smoke.probe import CHECKS_ENV, ROLE_LABEL, SELF_TEST_PORT, decode_checks
+from rollout.smoke.probe import (
+    CHECKS_ENV,
+    ROLE_LABEL,
+    SELF_TEST_PORT,
+    UDP_TEST_PORT,
+    decode_checks,
+)
 
 DNS_NAMESPACE = "kube-system"
 DNS_LABELS: Mapping[str, str] = {"k8s-app": "kube-dns"}
@@ -128,7 +134,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ $listen = 1 ] && exec sleep 30
-if [ "$1 $2" = "127.0.0.1 {SELF_TEST_PORT}" ]; then [ -z "${{NR_BROKEN_TOOLS:-}}" ]; exit $?; fi
+case "$1 $2" in
+  "127.0.0.1 {SELF_TEST_PORT}"|"127.0.0.1 {UDP_TEST_PORT}")
+    [ -z "${{NR_BROKEN_TOOLS:-}}" ]; exit $? ;;
+esac
 [ -n "${{NR_BROKEN_TOOLS:-}}" ] && exit 1
 grep -qx "$proto $1 $2" "$NR_ALLOW" && exit 0
 sleep 0.05; exit 1

@@ -10,9 +10,12 @@ expected deny passes only if it never connected during the whole timeout.
 
 The result goes to the termination message (at most 4096 bytes), read from
 the Pod status, so no `pods/exec` is needed:
-`{"v":1,"t":1,"r":[[INDEX,CONNECTED,ATTEMPTS,SECONDS],...]}`; `t` is 1 when
-the image's tools work (`nc -z` reached a listener on the pod's own loopback,
-which no NetworkPolicy can block), so a broken `nc` can never pass a deny.
+`{"v":1,"t":1,"u":1,"r":[[INDEX,CONNECTED,ATTEMPTS,SECONDS],...]}`; `t` is 1
+when the image's tools work (`nc` reached a listener on the pod's own
+loopback, which no NetworkPolicy can block, and did not "reach" a closed
+port), so a broken `nc` can never pass a deny; `u` is 1 when its `nc` can
+also tell an open UDP port from a closed one. A UDP check the tool cannot
+test reports 0 attempts and becomes an error, never a pass.
 """
 
 from __future__ import annotations
@@ -29,14 +32,33 @@ RUN_LABEL = "netpol-rollout.io/smoke-run"
 ENV_LABEL = "netpol-rollout.io/smoke-env"
 ROLE_LABEL = "netpol-rollout.io/smoke-role"
 CHECKS_ENV = "CHECKS"
-SELF_TEST_PORT = 17002
+SELF_TEST_PORT = 17002  # the self-test's TCP listener on the pod's loopback
+CLOSED_TEST_PORT = 17001  # nothing listens there: a tool that "connects" is not trusted
+UDP_TEST_PORT = 17003  # the self-test's UDP listener
 RESULT_VERSION = 1
+
+# The nc programs images carry differ (docs/smoke-tests.md, "Probe images"):
+# OpenBSD nc, netcat-traditional, nmap's ncat and upstream busybox know `-z`;
+# Debian's busybox does not (connect with stdin closed instead) and has no
+# UDP; persistent listening is `-lk -e true` (ncat, traditional, upstream
+# busybox), `-lk` (OpenBSD) or `-ll -e true` (Debian busybox). The script
+# finds out which works on the pod's own loopback before any check counts,
+# and a tool that also "connects" to a closed port is not trusted at all.
+SERVE_FUNCTION = r"""serve() {
+  while :; do
+    nc -lk -p "$1" -e true; nc -lk -p "$1"; nc -ll -p "$1" -e true; nc -l -p "$1" || sleep 1
+  done
+}"""
 
 PROBE_SCRIPT = r"""set -u
 d=${TMPDIR:-/tmp}/nr; mkdir -p "$d"
+z=1; u=0
+tcp() {
+  if [ $z = 1 ]; then nc -z -w "$3" "$1" "$2"; else nc -w "$3" "$1" "$2" </dev/null; fi
+}
 check() {
   case $1 in
-    tcp) nc -z -w "$4" "$2" "$3" ;;
+    tcp) tcp "$2" "$3" "$4" ;;
     udp) nc -u -z -w "$4" "$2" "$3" ;;
     http) wget -q -T "$4" -O /dev/null "http://$2:$3/" ;;
     dns) nslookup "$2" ;;
@@ -44,6 +66,7 @@ check() {
   esac
 }
 probe() {
+  if [ "$2" = udp ] && [ $u = 0 ]; then echo "[$1,0,0,0]" > "$d/$1"; return; fi
   s=$(date +%s); e=$((s + $6)); n=0; ok=0
   while :; do
     n=$((n + 1))
@@ -53,12 +76,21 @@ probe() {
   done
   echo "[$1,$ok,$n,$(($(date +%s) - s))]" > "$d/$1"
 }
-nc -l -p SELF_TEST_PORT >/dev/null 2>&1 &
-l=$!; t=0; i=0
+l=""
+for a in "-lk -p SELF_TEST_PORT -e true" "-lk -p SELF_TEST_PORT" "-ll -p SELF_TEST_PORT -e true" \
+  "-l -p SELF_TEST_PORT" "-lu -p UDP_TEST_PORT"; do
+  nc $a </dev/null >/dev/null 2>&1 &
+  l="$l $!"
+done
+t=0; i=0
 while [ $i -lt 10 ]; do
-  if nc -z -w 1 127.0.0.1 SELF_TEST_PORT >/dev/null 2>&1; then t=1; break; fi
+  z=1; if tcp 127.0.0.1 SELF_TEST_PORT 1 >/dev/null 2>&1; then t=1; break; fi
+  z=0; if tcp 127.0.0.1 SELF_TEST_PORT 1 >/dev/null 2>&1; then t=1; break; fi
   i=$((i + 1)); sleep 0.3
 done
+if [ $t = 1 ] && tcp 127.0.0.1 CLOSED_TEST_PORT 1 >/dev/null 2>&1; then t=0; fi
+if nc -u -z -w 1 127.0.0.1 UDP_TEST_PORT >/dev/null 2>&1 &&
+  ! nc -u -z -w 1 127.0.0.1 CLOSED_TEST_PORT >/dev/null 2>&1; then u=1; fi
 kill $l 2>/dev/null
 printf '%s\n' "$CHECKS" | {
   while read -r id kind host port wait timeout; do
@@ -68,10 +100,16 @@ printf '%s\n' "$CHECKS" | {
 }
 r=""
 for f in "$d"/*; do [ -f "$f" ] && r="$r${r:+,}$(cat "$f")"; done
-m="{\"v\":1,\"t\":$t,\"r\":[$r]}"
+m="{\"v\":1,\"t\":$t,\"u\":$u,\"r\":[$r]}"
 printf '%s' "$m" > "${TERMINATION_LOG:-/dev/termination-log}"
 echo "$m"
-""".replace("SELF_TEST_PORT", str(SELF_TEST_PORT))
+"""
+for _name, _port in (
+    ("SELF_TEST_PORT", SELF_TEST_PORT),
+    ("CLOSED_TEST_PORT", CLOSED_TEST_PORT),
+    ("UDP_TEST_PORT", UDP_TEST_PORT),
+):
+    PROBE_SCRIPT = PROBE_SCRIPT.replace(_name, str(_port))
 
 
 @dataclass(frozen=True)
@@ -210,12 +248,12 @@ def probe_pod(
 
 def listener_script(ports: Sequence[tuple[int, str]]) -> str:
     lines = [
-        f"nc -lk -p {port} -e true >/dev/null 2>&1 &"
+        f"serve {port} </dev/null >/dev/null 2>&1 &"
         if proto == "TCP"
-        else f"while :; do nc -lu -p {port} >/dev/null 2>&1; done &"
+        else f"while :; do nc -lu -p {port} </dev/null >/dev/null 2>&1 || sleep 1; done &"
         for port, proto in ports
     ]
-    return "\n".join([*lines, "wait"])
+    return "\n".join([SERVE_FUNCTION, *lines, "wait"])
 
 
 def listener_pod(

@@ -10,9 +10,14 @@ from rollout.smoke.probe import Observation
 from rollout.smoke.results import CNI_NOT_ENFORCING, CheckResult, Outcome
 
 BROKEN_TOOLS = (
-    "the probe image's tools do not work: `nc -z` could not reach a listener on the pod's "
-    "own loopback, so no verdict can be trusted; use an image with busybox nc, nslookup "
-    "and wget (default busybox:1.36)"
+    "the probe image's tools do not work: `nc` could not reach a listener on the pod's "
+    "own loopback (or also reached a closed port), so no verdict can be trusted; use an "
+    "image with nc, nslookup and wget (default busybox:1.36)"
+)
+NO_UDP_TOOL = (
+    "the probe image's `nc` cannot tell an open UDP port from a closed one (Debian's busybox "
+    "has no UDP, OpenBSD nc reports every UDP port open), so this UDP check cannot be "
+    "judged; use an image with netcat-traditional, ncat or upstream busybox"
 )
 
 
@@ -45,6 +50,8 @@ def verdict(check: PlannedCheck, seen: Observation | None, *, tools_ok: bool) ->
         return error(check, BROKEN_TOOLS)
     if seen is None:
         return error(check, "the probe reported no result for this check")
+    if seen.attempts == 0 and check.kind == "udp":
+        return error(check, NO_UDP_TOOL)
     observed: Literal["connected", "blocked"] = "connected" if seen.connected else "blocked"
     timeout = f"{check.timeout:g}s"
     tries = f"{seen.attempts} attempt{'s' if seen.attempts != 1 else ''}"

@@ -68,5 +68,5 @@ def test_listener_on_a_low_port_may_bind_it() -> None:
     )
     container = pod["spec"]["containers"][0]
     assert "NET_BIND_SERVICE" in container["securityContext"]["capabilities"]["add"]
-    assert "nc -lk -p 80" in container["command"][2]
+    assert "serve 80 " in container["command"][2]
     assert "nc -lu -p 5353" in container["command"][2]
