@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the pinned tool modules in hack/kube-tools/{kubernetes,etcd}.
+# Regenerates the pinned tool modules in hack/kube-tools/{kubernetes,kubelet,etcd}.
 #
 # Why this exists: `go install k8s.io/kubernetes/cmd/kube-apiserver@v1.34.4`
 # is refused because upstream's go.mod replaces every k8s.io/* staging module
@@ -52,6 +52,17 @@ mkdir -p "$kube_dir"
 } > "$kube_dir/go.mod"
 rm -f "$kube_dir/go.sum"
 (cd "$kube_dir" && "$go" mod tidy)
+
+# The kubelet needs requirements the apiserver does not (CRI, cAdvisor, ...):
+# a sibling module starting from the same pins, so kubernetes/go.mod (and so
+# the apiserver's build) never moves for the kubelet's sake.
+kubelet_dir="$here/kubelet"
+mkdir -p "$kubelet_dir"
+sed -e 's#^module netpol-rollout/hack/kube-tools/kubernetes$#module netpol-rollout/hack/kube-tools/kubelet#' \
+  -e 's#^\tk8s.io/kubernetes/cmd/kube-apiserver$#\tk8s.io/kubernetes/cmd/kubelet#' \
+  -e '/^\tk8s.io\/kubernetes\/cmd\/kubectl$/d' "$kube_dir/go.mod" > "$kubelet_dir/go.mod"
+cp "$kube_dir/go.sum" "$kubelet_dir/go.sum"
+(cd "$kubelet_dir" && "$go" get "k8s.io/kubernetes/cmd/kubelet@${KUBE_VERSION}")
 
 etcd_dir="$here/etcd"
 mkdir -p "$etcd_dir"
