@@ -29,13 +29,13 @@ _HARNESS = Path(__file__).with_name("harness")
 
 pytest_plugins = [
     f"tests.harness.{name}"
-    for name in ("fixtures", "node_fixtures")
+    for name in ("fixtures", "node_fixtures", "real_node_fixtures")
     if (_HARNESS / f"{name}.py").is_file()
 ]
 
 
 # Markers whose tests CI must run, never skip (.ci/run reads this from the JUnit XML).
-CI_REQUIRED_MARKERS = frozenset({"integration", "e2e", "postgres", "browser"})
+CI_REQUIRED_MARKERS = frozenset({"integration", "e2e", "postgres", "browser", "realnode"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -58,6 +58,7 @@ from rollout.devcluster.node_config import (
 )
 from rollout.devcluster.node_images import DEFAULT_PROBE_IMAGE, PAUSE_IMAGE, build_images
 from rollout.devcluster.processes import ManagedProcess
+from rollout.smoke.probe import ROLE_LABEL
 
 BASE_DIR = Path("/var/lib/netpol-rollout/real-node")
 LOCK_PATH = Path("/var/lib/netpol-rollout/real-node.lock")
@@ -81,7 +82,9 @@ class RealNode:
         lock_timeout: float = 900.0,
         start_timeout: float = 90.0,
         poll_interval: float = 0.2,
+        kubelet_args: Iterable[str] = (),
     ) -> None:
+        """`kubelet_args`: extra kubelet flags (tests use a bad one to make start fail)."""
         self.apiserver = apiserver
         self.node_name = node_name
         self.probe_image = DEFAULT_PROBE_IMAGE
@@ -91,6 +94,7 @@ class RealNode:
         self._lock_timeout = lock_timeout
         self._start_timeout = start_timeout
         self._poll_interval = poll_interval
+        self._kubelet_args = list(kubelet_args)
         suffix = uuid.uuid4().hex[:6]
         self.netns = f"netpol-node-{suffix}"
         self.cgroup_root = f"/netpol-rollout-node-{suffix}"
@@ -169,6 +173,33 @@ class RealNode:
     def enforcer_running(self) -> bool:
         return "kube-router" in self._processes
 
+    def wait_synced(self, events: Iterable[str], timeout: float = 30.0) -> bool:
+        """Wait until kube-router has received every event and finished a full sync after.
+
+        `events` are what kube-router logs when it sees a change, e.g.
+        `network policy: NS/NAME` or `to pod: NS/NAME`. Returns False if the
+        enforcer is not running or `timeout` passes first.
+        """
+        process = self._processes.get("kube-router")
+        if process is None:
+            return False
+        wanted = list(events)
+        deadline = time.monotonic() + timeout
+        while True:
+            if _synced_after(process.log_path, wanted):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+    def wait_policies_enforced(
+        self, policies: Iterable[tuple[str, str]], timeout: float = 30.0
+    ) -> None:
+        """Wait until kube-router enforces these (namespace, name) policies; HarnessError if not."""
+        events = [f"network policy: {ns}/{name}" for ns, name in policies]
+        if not self.wait_synced(events, timeout):
+            raise HarnessError(f"kube-router did not sync {events} within {timeout:g}s")
+
     # -- bring-up ------------------------------------------------------------------
 
     def _bring_up(self, binaries: NodeBinaries) -> None:
@@ -228,6 +259,7 @@ class RealNode:
                 f"--hostname-override={self.node_name}",
                 f"--node-ip={NODE_IP}",
                 "--v=1",
+                *self._kubelet_args,
             ],
         )
         self._wait(kubelet, self._node_ready, deadline)
@@ -254,7 +286,7 @@ class RealNode:
                 f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
                 "--health-port=0",
                 "--metrics-port=0",
-                "--v=1",
+                "--v=2",  # logs the events it receives: wait_synced reads them
             ],
         )
         self._wait(router, self._enforcer_ready, deadline)
@@ -312,6 +344,10 @@ class RealNode:
                         continue
                     if meta.get("deletionTimestamp"):
                         continue
+                    if (meta.get("labels") or {}).get(ROLE_LABEL) == "probe":
+                        # A real cluster programs pod networking a moment after a pod
+                        # starts; a probe must not race the enforcer's view of its peers.
+                        self.wait_synced(self._running_pod_events(rest), timeout=20)
                     if namespace not in prepared:
                         # Normally published by kube-controller-manager; projected
                         # service-account volumes need it.
@@ -336,6 +372,14 @@ class RealNode:
                 if not self._binder_stop.is_set():
                     self.errors.append(f"binder: {exc}")
             self._binder_stop.wait(self._poll_interval)
+
+    def _running_pod_events(self, rest: Any) -> list[str]:
+        events = []
+        for pod in rest.get("/api/v1/pods").get("items", []):
+            meta = pod["metadata"]
+            if meta["namespace"] in self._namespaces and pod.get("status", {}).get("podIP"):
+                events.append(f"to pod: {meta['namespace']}/{meta['name']}")
+        return events
 
     # -- the machine-wide lock -----------------------------------------------------
 
@@ -399,6 +443,31 @@ def _teardown(work: Path, netns: str, cgroup_root: str) -> list[str]:
     if netns and host.netns_exists(netns):
         problems.append(f"network namespace {netns} could not be removed")
     return problems
+
+
+def _synced_after(log: Path, events: list[str]) -> bool:
+    """True if the log shows every event and then a full sync that started after them."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return False
+    last = -1
+    for event in events:
+        where = [
+            i
+            for i, line in enumerate(lines)
+            if f"Received {event}" in line
+            or (event.startswith("to pod:") and f"Received update {event}" in line)
+        ]
+        if not where:
+            return False
+        last = max(last, where[-1])
+    started = next(
+        (i for i in range(last + 1, len(lines)) if "Starting sync of iptables" in lines[i]), None
+    )
+    if started is None:
+        return False
+    return any("sync iptables took" in line for line in lines[started + 1 :])
 
 
 def _ok(argv: list[str]) -> bool:

@@ -60,6 +60,10 @@ class SmokeReport:
     commit_sha: str = ""
     cni_not_enforcing: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Where the probes ran in a development cluster: "real" (a real kubelet and
+    # enforcer, rollout.devcluster.RealNode) or "simulated" (the policy engine
+    # judged every connection); "" on a user's cluster, where it goes unsaid.
+    node: str = ""
 
     @property
     def passed(self) -> bool:
@@ -83,6 +87,7 @@ class SmokeReport:
             f"smoke tests {verdict} in {self.environment}: {c['passed']} passed, "
             f"{c['failed']} failed, {c['error']} errors"
             + (f", {c['skipped']} skipped" if c["skipped"] else "")
+            + (f" (node: {self.node})" if self.node else "")
         )
         return f"{CNI_NOT_ENFORCING} {line}" if self.cni_not_enforcing else line
 
@@ -114,6 +119,7 @@ def report_from_dict(data: Mapping[str, Any]) -> SmokeReport:
         commit_sha=data.get("commit_sha", ""),
         cni_not_enforcing=bool(data.get("cni_not_enforcing")),
         notes=tuple(data.get("notes", ())),
+        node=str(data.get("node", "")),
     )
 
 
@@ -153,6 +159,9 @@ def to_junit(report: SmokeReport) -> str:
         time=f"{elapsed:.3f}",
         timestamp=report.started_at.isoformat(),
     )
+    if report.node:
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="node", value=report.node)
     for r in report.results:
         case = ET.SubElement(
             suite,

@@ -73,6 +73,7 @@ class RunOptions:
     kubeconfig: str = ""
     scripts: tuple[ScriptRun, ...] = ()
     script_cwd: Path | None = None
+    node: str = ""  # "real" or "simulated" in a development cluster (SmokeReport.node)
 
 
 class _PodFailed(Exception):
@@ -135,6 +136,7 @@ def _report(
         commit_sha=run.options.commit_sha,
         cni_not_enforcing=canary_broke,
         notes=tuple(run.notes),
+        node=run.options.node,
     )
 
 
