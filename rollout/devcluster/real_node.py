@@ -453,12 +453,7 @@ def _synced_after(log: Path, events: list[str]) -> bool:
         return False
     last = -1
     for event in events:
-        where = [
-            i
-            for i, line in enumerate(lines)
-            if f"Received {event}" in line
-            or (event.startswith("to pod:") and f"Received update {event}" in line)
-        ]
+        where = [i for i, line in enumerate(lines) if "Received" in line and event in line]
         if not where:
             return False
         last = max(last, where[-1])
