@@ -137,7 +137,7 @@ def write_cni_config(
     conf_dir.mkdir(parents=True, exist_ok=True)
     config = {
         "cniVersion": "0.4.0",
-        "name": "netpol-real-node",
+        "name": "netpol-real-node",  # real_node.CNI_NETWORK
         "plugins": [
             {
                 "type": "bridge",
@@ -156,7 +156,9 @@ def write_cni_config(
     (conf_dir / "10-bridge.conflist").write_text(json.dumps(config, indent=2))
 
 
-def write_kubelet_config(path: Path, *, socket_path: Path, cgroup_root: str) -> None:
+def write_kubelet_config(
+    path: Path, *, socket_path: Path, cgroup_root: str, pod_logs: Path
+) -> None:
     """The kubelet settings the notes found required, plus quiet eviction."""
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -167,6 +169,7 @@ def write_kubelet_config(path: Path, *, socket_path: Path, cgroup_root: str) -> 
         "failSwapOn": False,
         "containerRuntimeEndpoint": f"unix://{socket_path}",
         "resolvConf": "",
+        "podLogsDir": str(pod_logs),
         "authentication": {
             "anonymous": {"enabled": False},
             "webhook": {"enabled": False},

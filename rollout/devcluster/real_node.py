@@ -67,6 +67,14 @@ NODE_IP = "10.244.0.1"
 POD_SUBNET = "10.244.0.0/24"
 BRIDGE = "cni0"
 RELAY_PORT = 6443
+# Paths the kubelet, containerd and libcni use whatever their settings say.
+SHARED_DIRS = (
+    Path("/var/lib/kubelet"),
+    Path("/var/lib/cni"),
+    Path("/var/log/containers"),
+    Path("/run/containerd"),
+)
+CNI_NETWORK = "netpol-real-node"
 NODE_LABEL = "real"
 
 
@@ -146,7 +154,7 @@ class RealNode:
         if self._relay is not None:
             self._relay.close()
             self._relay = None
-        self.errors.extend(_teardown(self.work, self.netns, self.cgroup_root))
+        self.errors.extend(_teardown(self.work))
         self._started = False
         self._release_lock()
 
@@ -206,8 +214,11 @@ class RealNode:
         deadline = time.monotonic() + self._start_timeout
         work = self.work
         work.mkdir(parents=True)
+        preexisting = [str(d) for d in SHARED_DIRS if d.exists()]
         (work / "node.json").write_text(
-            json.dumps({"netns": self.netns, "cgroup_root": self.cgroup_root})
+            json.dumps(
+                {"netns": self.netns, "cgroup_root": self.cgroup_root, "preexisting": preexisting}
+            )
         )
         images = build_images(IMAGE_CACHE)
         self._binaries = binaries
@@ -246,8 +257,14 @@ class RealNode:
         for tarball in images.values():
             host.run([*ctr, "images", "import", str(tarball)], timeout=120)
 
+        # A Node of this name left by an earlier node on this apiserver would look Ready.
+        with contextlib.suppress(DevApiError):
+            self.apiserver.rest().request("DELETE", f"/api/v1/nodes/{self.node_name}")
         write_kubelet_config(
-            work / "kubelet.json", socket_path=socket_path, cgroup_root=self.cgroup_root
+            work / "kubelet.json",
+            socket_path=socket_path,
+            cgroup_root=self.cgroup_root,
+            pod_logs=work / "pod-logs",
         )
         kubelet = self._spawn(
             "kubelet",
@@ -256,6 +273,7 @@ class RealNode:
                 f"--config={work / 'kubelet.json'}",
                 f"--kubeconfig={self._kubeconfig}",
                 f"--root-dir={work / 'kubelet'}",
+                f"--cert-dir={work / 'kubelet-pki'}",
                 f"--hostname-override={self.node_name}",
                 f"--node-ip={NODE_IP}",
                 "--v=1",
@@ -408,22 +426,37 @@ class RealNode:
             self._lock_file = None
 
 
+def sweep(lock_timeout: float = 900.0) -> list[str]:
+    """Take the machine-wide lock and remove what killed real nodes left behind."""
+    holder = RealNode.__new__(RealNode)
+    holder._lock_file = None
+    holder._lock_timeout = lock_timeout
+    holder._take_lock()
+    try:
+        return sweep_leftovers()
+    finally:
+        holder._release_lock()
+
+
 def sweep_leftovers() -> list[str]:
     """Remove what earlier real nodes left (a killed run); call only under the lock."""
     problems: list[str] = []
     if not BASE_DIR.exists():
         return problems
     for work in sorted(BASE_DIR.iterdir()):
-        try:
-            manifest = json.loads((work / "node.json").read_text())
-        except (OSError, ValueError):
-            manifest = {}
-        problems.extend(_teardown(work, manifest.get("netns", ""), manifest.get("cgroup_root", "")))
+        problems.extend(_teardown(work))
     return problems
 
 
-def _teardown(work: Path, netns: str, cgroup_root: str) -> list[str]:
+def _teardown(work: Path) -> list[str]:
     """Remove one node's processes, cgroups, mounts, namespace and files."""
+    try:
+        manifest = json.loads((work / "node.json").read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    netns = str(manifest.get("netns", ""))
+    cgroup_root = str(manifest.get("cgroup_root", ""))
+    preexisting = {Path(p) for p in manifest.get("preexisting", [str(d) for d in SHARED_DIRS])}
     problems: list[str] = []
     steps: list[Callable[[], object]] = [
         # containerd's shims (and anything else still started from our folder)
@@ -431,6 +464,7 @@ def _teardown(work: Path, netns: str, cgroup_root: str) -> list[str]:
         lambda: problems.extend(host.remove_cgroup(cgroup_root) if cgroup_root else []),
         lambda: host.unmount_under(work),
         lambda: host.delete_netns(netns) if netns else None,
+        lambda: _remove_shared_traces(work, preexisting),
         lambda: shutil.rmtree(work, ignore_errors=True),
     ]
     for step in steps:
@@ -443,6 +477,31 @@ def _teardown(work: Path, netns: str, cgroup_root: str) -> list[str]:
     if netns and host.netns_exists(netns):
         problems.append(f"network namespace {netns} could not be removed")
     return problems
+
+
+def _remove_shared_traces(work: Path, preexisting: set[Path]) -> None:
+    """Our entries in the paths the kubelet, containerd and libcni use regardless of settings."""
+    logs, cni_results = Path("/var/log/containers"), Path("/var/lib/cni/results")
+    if logs.is_dir():
+        for link in logs.iterdir():
+            if link.is_symlink() and str(work) in str(link.readlink()):
+                link.unlink()
+    if cni_results.is_dir():
+        prefix = f"{CNI_NETWORK}-"
+        ours = {p.name[len(prefix) :].rsplit("-", 1)[0] for p in cni_results.glob(prefix + "*")}
+        for entry in cni_results.iterdir():
+            if entry.name.startswith(prefix) or any(f"-{cid}-" in entry.name for cid in ours):
+                entry.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        Path("/var/lib/kubelet/device-plugins/kubelet.sock").unlink()
+    for directory in SHARED_DIRS:
+        if directory not in preexisting and directory.exists():
+            # Only what is left empty: everything we put there is gone by now.
+            for sub in sorted(directory.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+                with contextlib.suppress(OSError):
+                    sub.rmdir()
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
 
 def _synced_after(log: Path, events: list[str]) -> bool:

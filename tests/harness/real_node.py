@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.devcluster import node_host
-from rollout.devcluster.real_node import BASE_DIR
+from rollout.devcluster.real_node import BASE_DIR, SHARED_DIRS
 
 
 def _lines(argv: list[str]) -> list[str]:
@@ -42,7 +42,16 @@ def host_footprint() -> dict[str, list[str]]:
         "mounts": [str(p) for p in node_host.mounts_under(BASE_DIR)],
         "processes": [str(p) for p in node_host.pids_mentioning(str(BASE_DIR))],
         "folders": sorted(str(p) for p in BASE_DIR.glob("node-*")) if BASE_DIR.exists() else [],
+        "shared": sorted(
+            str(p)
+            for d in (*SHARED_DIRS, Path("/var/log/pods"))
+            for p in ([d] if d.exists() else []) + _walk(d)
+        ),
     }
+
+
+def _walk(directory: Path) -> list[Path]:
+    return list(directory.rglob("*")) if directory.is_dir() else []
 
 
 def network_policy(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 
 from rollout.devcluster.errors import RealNodeStartError, RealNodeUnavailable
 from rollout.devcluster.node_config import preflight
-from rollout.devcluster.real_node import NODE_IP, RealNode
+from rollout.devcluster.real_node import NODE_IP, RealNode, sweep
 from tests.harness.apiserver import ApiServer
 from tests.harness.real_node import host_footprint
 from tests.harness.real_node_fixtures import require_real_node
@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def node_apiserver(apiserver_factory: Callable[..., ApiServer]) -> Iterator[ApiServer]:
     require_real_node()
+    sweep()  # a killed earlier run must not count as this test's footprint
     server = apiserver_factory(name="realnode-lifecycle")
     yield server
     server.stop()
@@ -55,8 +56,11 @@ def test_pods_run_on_the_bridge_and_stop_removes_everything(node_apiserver: ApiS
 def test_a_failed_start_removes_everything(node_apiserver: ApiServer) -> None:
     before = host_footprint()
     node = RealNode(node_apiserver, kubelet_args=["--no-such-flag"])
-    with pytest.raises(RealNodeStartError, match="kubelet exited"):
-        node.start()
+    try:
+        with pytest.raises(RealNodeStartError, match="kubelet exited"):
+            node.start()
+    finally:
+        node.stop()
     assert host_footprint() == before
 
 
@@ -78,26 +82,26 @@ def _wait_ready(process: subprocess.Popen[str]) -> None:
 
 def test_sigterm_tears_the_node_down(node_apiserver: ApiServer, tmp_path: Path) -> None:
     before = host_footprint()
-    process = _node_process(tmp_path)
-    try:
-        _wait_ready(process)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=120) == 143
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with _node_process(tmp_path) as process:
+        try:
+            _wait_ready(process)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=120) == 143
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
     assert host_footprint() == before
 
 
 def test_a_killed_run_is_swept_by_the_next_start(node_apiserver: ApiServer, tmp_path: Path) -> None:
     before = host_footprint()
-    process = _node_process(tmp_path)
-    try:
-        _wait_ready(process)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    with _node_process(tmp_path) as process:
+        try:
+            _wait_ready(process)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     assert host_footprint() != before, "a SIGKILLed node should leave something to sweep"
     with RealNode(node_apiserver):
         pass
