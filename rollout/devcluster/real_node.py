@@ -363,8 +363,9 @@ class RealNode:
                     if meta.get("deletionTimestamp"):
                         continue
                     if (meta.get("labels") or {}).get(ROLE_LABEL) == "probe":
-                        # A real cluster programs pod networking a moment after a pod
-                        # starts; a probe must not race the enforcer's view of its peers.
+                        # The enforcer programs a pod's rules a moment after it gets its
+                        # IP; a probe must not race that for its peers. kube-router logs
+                        # a pod's first event when the pod gets its IP.
                         self.wait_synced(self._running_pod_events(rest), timeout=20)
                     if namespace not in prepared:
                         # Normally published by kube-controller-manager; projected
@@ -394,8 +395,10 @@ class RealNode:
     def _running_pod_events(self, rest: Any) -> list[str]:
         events = []
         for pod in rest.get("/api/v1/pods").get("items", []):
-            meta = pod["metadata"]
-            if meta["namespace"] in self._namespaces and pod.get("status", {}).get("podIP"):
+            meta, status = pod["metadata"], pod.get("status", {})
+            if meta["namespace"] not in self._namespaces or meta.get("deletionTimestamp"):
+                continue
+            if status.get("phase") == "Running" and status.get("podIP"):
                 events.append(f"to pod: {meta['namespace']}/{meta['name']}")
         return events
 
