@@ -341,6 +341,19 @@ class SimulatedNode:
     ) -> dict[str, Any]:
         meta = pod["metadata"]
         path = f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}"
+        # Like a kubelet: a pod changed between read and write (409, e.g. being
+        # deleted by the runner) is read again and written again.
+        for attempt in range(5):
+            try:
+                return self._put_status(path, phase, ip, state)
+            except DevApiError as exc:
+                if exc.status != 409 or attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _put_status(
+        self, path: str, phase: str, ip: str | None, state: dict[str, Any]
+    ) -> dict[str, Any]:
         latest = self._rest.get(path)
         container = latest["spec"]["containers"][0]
         latest["status"] = {
