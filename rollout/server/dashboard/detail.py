@@ -56,6 +56,42 @@ def _lint(lint: Any) -> str:
     return table("Lint findings", ["severity", "rule", "object", "message", "where"], rows)
 
 
+def observed_flows_html(diff: Any) -> str:
+    """The replay of observed flows stored with the diff; "" when none was made."""
+    replayed = diff.get("observed_flows") if isinstance(diff, Mapping) else None
+    if not isinstance(replayed, Mapping):
+        return ""
+    cut, opened = replayed.get("cut") or [], replayed.get("opened") or []
+    window = f" in the last {esc(replayed['window'])}" if replayed.get("window") else ""
+    parts = [
+        f'<section aria-labelledby="h-observed"><h2 id="h-observed">Observed traffic: '
+        f"{len(cut)} cut, {len(opened)} newly allowed</h2>"
+        f"<p>{int(replayed.get('flows') or 0):,} distinct flows seen{window} "
+        f"({int(replayed.get('records') or 0):,} records) replayed against this change.</p>"
+    ]
+    for title, items in (("Flows this change would cut", cut), ("Flows it would allow", opened)):
+        if items:
+            rows = [
+                [
+                    f"<code>{esc(i['source'])} → {esc(i['destination'])} "
+                    f"{esc(i['port'])}/{esc(i['protocol'])}</code>",
+                    f"{int(i['count']):,}",
+                    esc(str(i["last_seen"]).replace("T", " ").replace("Z", " UTC")),
+                    esc(i["reason"]),
+                ]
+                for i in items
+            ]
+            parts.append(table(title, ["flow", "times", "last seen", "why"], rows))
+    unresolved = replayed.get("unresolved") or []
+    if unresolved:
+        parts.append(
+            f"<p>{len(unresolved)} unresolved endpoint(s): "
+            + "; ".join(esc(u["flow"]) for u in unresolved[:5])
+            + "</p>"
+        )
+    return "".join(parts) + "</section>"
+
+
 def _smoke(smoke: Any) -> str:
     if not isinstance(smoke, Mapping) or not smoke:
         return '<p class="empty">No smoke tests recorded yet.</p>'
@@ -212,6 +248,7 @@ def rollout_html(
         f'<section aria-labelledby="h-diff"><h2 id="h-diff">Connectivity diff: '
         f"{opened} opened, {closed} closed</h2>{graph_svg(rollout.diff)}"
         f"{diff_table(rollout.diff)}</section>"
+        f"{observed_flows_html(rollout.diff)}"
         f'<section aria-labelledby="h-lint"><h2 id="h-lint">Lint</h2>{_lint(rollout.lint)}'
         f"</section>"
         f'<section aria-labelledby="h-smoke"><h2 id="h-smoke">Smoke tests</h2>'
