@@ -60,6 +60,7 @@ __all__ = [
     "open_state_store",
     "renderer",
     "state_for",
+    "unjudged_namespaces",
 ]
 
 Clock = Callable[[], datetime]
@@ -185,6 +186,31 @@ def live_snapshot(
         return namespaces + live_policies + read_namespaced(api, wanted)
     finally:
         api.close()
+
+
+def unjudged_namespaces(
+    live: list[dict[str, Any]], old: RenderedRevision | None, new: RenderedRevision
+) -> list[str]:
+    """Namespaces whose policies change (old -> new) but where no pod runs: the diff,
+    which compares verdicts between running pods, cannot tell what changes there."""
+    before, after = _policy_specs(old), _policy_specs(new)
+    changed = {
+        ns for ns, name in {*before, *after} if before.get((ns, name)) != after.get((ns, name))
+    }
+    running = {
+        str(o.get("metadata", {}).get("namespace", ""))
+        for o in live
+        if o.get("kind") in ("Pod", "Deployment", "StatefulSet", "DaemonSet")
+    }
+    return sorted(changed - running)
+
+
+def _policy_specs(revision: RenderedRevision | None) -> dict[tuple[str, str], Any]:
+    return {
+        (m.key.namespace or "", m.key.name): m.obj.get("spec")
+        for m in (revision.manifests if revision else ())
+        if m.obj.get("kind") == "NetworkPolicy"
+    }
 
 
 def connectivity_change(

@@ -21,10 +21,11 @@ from rollout.cli.revision_common import (
     summary_line,
 )
 from rollout.config.schema import Environment, Settings
+from rollout.core.plan import mark_deleted_by_hand
 from rollout.flows import cut_sentence
 from rollout.flows.report import replay_text
 from rollout.kube.state import StateConfigMap
-from rollout.policy import load_cluster
+from rollout.policy import ConnectivityDiff, load_cluster
 from rollout.policy.diff_workloads import workload_diff_markdown as diff_markdown
 from rollout.policy.diff_workloads import workload_diff_text as diff_text
 from rollout.policy.report import diff_json
@@ -36,6 +37,7 @@ from rollout.wiring import (
     live_snapshot,
     observed_flows_replay,
     renderer,
+    unjudged_namespaces,
 )
 
 
@@ -60,13 +62,22 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
         if deployed_sha
         else None
     )
+    if old is not None:
+        plan = mark_deleted_by_hand(plan, (d.key for d in old.desired))
     live = live_snapshot(env, old, rendered)
     diff = connectivity_change(live, old, rendered)
+    unjudged = unjudged_namespaces(live, old, rendered)
+    not_judged = (
+        f"Not judged in {', '.join(unjudged)}: the policies there change, but no pod runs "
+        "there, and the connectivity diff compares verdicts between running pods."
+        if unjudged
+        else ""
+    )
     replayed = _observed(env, live, old, rendered)
     cut = cut_sentence(replayed) if replayed else None
     report_to_actions(
         "plan",
-        f"{summary_line(plan)}\n\n{diff_markdown(diff)}"
+        f"{summary_line(plan)}\n\n{_connectivity(diff_markdown(diff), diff, not_judged)}"
         + (f"\n\n**Observed traffic:** {cut}" if cut else ""),
         {
             **plan.counts,
@@ -79,7 +90,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
     if output == "json":
         data = plan_json(plan)
         data.update(
-            connectivity=json.loads(diff_json(diff)),
+            connectivity={**json.loads(diff_json(diff)), "not_judged": unjudged},
             environment=env.name,
             sha=rendered.sha,
             deployed_sha=deployed.commit_sha if deployed else None,
@@ -95,11 +106,18 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
         out.print(signature_line(signature, target.settings))
     print_plan(out, plan, verbose_unchanged=show_all)
     out.print("\n[bold]connectivity[/] (live endpoints, deployed revision -> this one)")
-    out.print(escape(diff_text(diff)))
+    out.print(escape(_connectivity(diff_text(diff), diff, not_judged)))
     if replayed and env.observed_flows is not None:
         sources = ", ".join(env.observed_flows.sources)
         out.print(f"\n[bold]observed flows[/] ({escape(sources)})")
         out.print(escape(replay_text(replayed)))
+
+
+def _connectivity(text: str, diff: ConnectivityDiff, not_judged: str) -> str:
+    """The diff, and what it could not judge; never "no change" when it cannot tell."""
+    if not not_judged:
+        return text
+    return not_judged if diff.empty else f"{text}\n{not_judged}"
 
 
 def _observed(

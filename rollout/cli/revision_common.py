@@ -108,7 +108,8 @@ def print_plan(out: Console, plan: Plan, *, verbose_unchanged: bool = False) -> 
         if change.action is Action.UNCHANGED and not verbose_unchanged:
             continue
         mark, style = _MARK[change.action]
-        drift = " [bold magenta](drift: edited outside netpol-rollout)[/]" if change.drift else ""
+        done = "deleted" if change.action is Action.CREATE else "edited"
+        drift = f" [bold magenta](drift: {done} outside netpol-rollout)[/]" if change.drift else ""
         src = f" [dim]{escape(change.source)}[/]" if change.source else ""
         out.print(
             f"[{style}]{mark} {change.action.value:<9} {escape(str(change.key))}[/]{src}{drift}"

@@ -8,7 +8,7 @@ its guarantee are in `rollout.core.apply_order`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "Write",
     "compute_plan",
     "field_diff",
+    "mark_deleted_by_hand",
     "with_interim_writes_removed",
 ]
 
@@ -134,3 +135,14 @@ def with_interim_writes_removed(plan: Plan) -> Plan:
         if writes:
             steps.append(replace(step, writes=writes))
     return replace(plan, steps=tuple(steps))
+
+
+def mark_deleted_by_hand(plan: Plan, deployed: Iterable[ObjectKey]) -> Plan:
+    """`plan` with the creates of objects the deployed revision has marked as drift:
+    they were applied and someone deleted them outside netpol-rollout."""
+    keys = set(deployed)
+    changes = tuple(
+        replace(c, drift=True) if c.action is Action.CREATE and c.key in keys else c
+        for c in plan.changes
+    )
+    return replace(plan, changes=changes)
