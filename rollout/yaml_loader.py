@@ -15,7 +15,9 @@ untrusted input:
   `<<` may still be overridden, as YAML intends).
 - A value the constructor cannot build (`2026-02-30`, `!!int abc`, an integer
   of more than 4,300 digits) is a YAML error at that value's line, not a
-  ValueError from deep inside PyYAML.
+  ValueError from deep inside PyYAML. Only the scalar constructors that parse
+  text are wrapped for this (strings, mappings and sequences cost nothing
+  more); anything else is caught per document.
 
 All of these raise `yaml.YAMLError` subclasses with a mark; `rollout.manifests`
 turns them into the caller's error class with file and line.
@@ -236,17 +238,43 @@ class _BoundedComposer:
                 mark or event.start_mark,
             )
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
+    def construct_document(self, node: Node) -> Any:
         try:
-            return super().construct_object(node, deep)  # type: ignore[misc]
+            return super().construct_document(node)  # type: ignore[misc]
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # a shape the per-value wrappers below did not foresee
+            problem = f"cannot build this document: {type(exc).__name__}: {exc}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
+
+
+def _positioned(construct: Any) -> Any:
+    """`construct` (a scalar constructor) with its failures as errors at the value."""
+
+    def wrapped(loader: Any, node: ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
         except yaml.YAMLError:
             raise
         except Exception as exc:  # any value the constructor cannot build, at its line
-            if isinstance(node, ScalarNode):
-                problem = f"cannot read {_shown(node.value)} as {_tag_name(node.tag)}: {exc}"
-            else:
-                problem = f"cannot build {_tag_name(node.tag)}: {exc}"
+            problem = f"cannot read {_shown(str(node.value))} as {_tag_name(node.tag)}: {exc}"
             raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
+
+    return wrapped
+
+
+# Only the scalar constructors that parse their text can fail; strings, mappings
+# and sequences (nearly every node) keep PyYAML's own, unwrapped and fast.
+_FALLIBLE = ("bool", "int", "float", "timestamp", "binary", "null")
+_CONSTRUCTORS: dict[Any, Any] = {
+    **yaml.SafeLoader.yaml_constructors,
+    **{
+        f"tag:yaml.org,2002:{name}": _positioned(
+            yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+        )
+        for name in _FALLIBLE
+    },
+}
 
 
 def _shown(value: str) -> str:
@@ -266,9 +294,13 @@ def _tag_name(tag: str) -> str:
 class _CLoader(_BoundedComposer, _BASE):  # type: ignore[misc]
     """libyaml's parser (when built with it), our composer, the safe constructor."""
 
+    yaml_constructors = _CONSTRUCTORS
+
 
 class _PyLoader(_BoundedComposer, yaml.SafeLoader):
     """The pure-Python parser, whose syntax messages are the clearer (small files)."""
+
+    yaml_constructors = _CONSTRUCTORS
 
 
 def load_all(
