@@ -27,7 +27,8 @@ class ObservedFlows(Strict):
     """
 
     sources: tuple[str, ...] = Field(
-        description="Paths, globs (relative to the configuration file) or HTTP(S) URLs."
+        description="Paths, globs (relative paths from the working directory of the process) "
+        "or HTTP(S) URLs."
     )
     window: Duration = Field(
         default=timedelta(days=7), description="Retention window: only flows seen this recently."
