@@ -121,12 +121,15 @@ def _smoke_summary(smoke: Any, environment: str) -> SmokeSummary | None:
     report = entry.get("report") or {}
     counts = report.get("counts") or {}
     failures = tuple(
-        f"{r.get('name')}: {r.get('message')}"
+        ("static pre-check " if r.get("kind") == "precheck" else "")
+        + f"{r.get('name')}: {r.get('message')}"
         for r in report.get("results", ())
         if r.get("outcome") in ("failed", "error")
     )
+    # Counts are per live check; pre-check rows appear only among the failures.
     passed = int(counts.get("passed", 0))
-    return SmokeSummary(passed, len(failures), failures)
+    failed = int(counts.get("failed", 0)) + int(counts.get("error", 0))
+    return SmokeSummary(passed, failed, failures)
 
 
 def _window(at: str) -> EventWindow | None:

@@ -7,7 +7,7 @@ engine's stored artifact and notifications show the same facts.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -74,19 +74,28 @@ class SmokeReport:
         return tuple(r for r in self.results if not r.ok)
 
     def counts(self) -> Mapping[str, int]:
-        out = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-        for r in self.results:
-            out[r.outcome] += 1
-        return out
+        """Outcomes of the live checks (the static pre-check is counted apart)."""
+        return _tally(r for r in self.results if r.kind != "precheck")
+
+    def precheck_counts(self) -> Mapping[str, int]:
+        """Outcomes of the static pre-check (the policy engine's verdicts, no probe)."""
+        return _tally(r for r in self.results if r.kind == "precheck")
 
     def summary(self) -> str:
         """One line for humans: verdict and counts (and the CNI warning first)."""
-        c = self.counts()
+        c, pre = self.counts(), self.precheck_counts()
         verdict = "passed" if self.passed else "FAILED"
+        live = sum(c.values())
         line = (
             f"smoke tests {verdict} in {self.environment}: {c['passed']} passed, "
             f"{c['failed']} failed, {c['error']} errors"
             + (f", {c['skipped']} skipped" if c["skipped"] else "")
+            + f" of {live} live check{'s' if live != 1 else ''}"
+            + (
+                f"; static pre-check: {pre['passed']} passed, {pre['failed'] + pre['error']} failed"
+                if sum(pre.values())
+                else ""
+            )
             + (f" (node: {self.node})" if self.node else "")
         )
         return f"{CNI_NOT_ENFORCING} {line}" if self.cni_not_enforcing else line
@@ -97,9 +106,22 @@ class SmokeReport:
         data["finished_at"] = self.finished_at.isoformat()
         data["passed"] = self.passed
         data["counts"] = dict(self.counts())
+        data["precheck_counts"] = dict(self.precheck_counts())
         data["summary"] = self.summary()
         data["results"] = [asdict(r) for r in self.results]
         return data
+
+
+def _tally(results: Iterable[CheckResult]) -> dict[str, int]:
+    out = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+    for r in results:
+        out[r.outcome] += 1
+    return out
+
+
+def phase(result: CheckResult) -> str:
+    """`pre-check` (static, the policy engine) or `live` (a probe, DNS, a script)."""
+    return "pre-check" if result.kind == "precheck" else "live"
 
 
 def to_json(report: SmokeReport) -> str:
@@ -129,11 +151,12 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 def to_table(report: SmokeReport) -> Table:
     """A rich table, one row per check; print it with a rich Console."""
     table = Table(title=report.summary(), title_justify="left", expand=False)
-    for column in ("result", "check", "from", "to", "expect", "observed", "detail"):
+    for column in ("phase", "result", "check", "from", "to", "expect", "observed", "detail"):
         table.add_column(column, overflow="fold")
     for r in report.results:
         to = f"{r.target}:{r.port}/{r.protocol}" if r.port else r.target
         table.add_row(
+            phase(r),
             f"[{_STYLE[r.outcome]}]{r.outcome}[/]",
             r.name,
             r.source,
@@ -195,13 +218,13 @@ def to_markdown(report: SmokeReport, *, max_rows: int = 50) -> str:
     if report.cni_not_enforcing:
         lines += [f"> **Warning:** {CNI_NOT_ENFORCING}", ""]
     lines += [
-        "| result | check | from | to | expected | observed | detail |",
-        "|---|---|---|---|---|---|---|",
+        "| phase | result | check | from | to | expected | observed | detail |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     ordered = sorted(report.results, key=lambda r: (r.ok, r.kind != "canary"))
     for r in ordered[:max_rows]:
         to = f"{r.target}:{r.port}/{r.protocol}" if r.port else r.target
-        cells = [r.outcome, r.name, r.source, to, r.expect, r.observed or "", r.message]
+        cells = [phase(r), r.outcome, r.name, r.source, to, r.expect, r.observed or "", r.message]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     if len(ordered) > max_rows:
         lines.append(

@@ -93,7 +93,8 @@ def test_markdown_lists_failures_first_and_escapes_pipes() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("### ❌ smoke tests FAILED in staging: 1 passed, 2 failed")
     rows = [line for line in lines if line.startswith("| ")][1:]
-    assert rows[0].startswith("| failed | no-admin") and rows[-1].startswith("| passed |")
+    assert rows[0].startswith("| live | failed | no-admin")
+    assert rows[-1].startswith("| live | passed |")
     assert "custom \\| check" in text
 
 
