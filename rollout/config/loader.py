@@ -41,10 +41,26 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> S
             f"{file}: {len(problems)} problem(s)", details=[f"{file}: {p}" for p in problems]
         )
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except pydantic.ValidationError as exc:
         lines = [f"{file}: {line}" for line in describe_errors(exc, data)]
         raise ConfigError(f"{file}: {len(lines)} problem(s)", details=lines) from None
+    return _store_anchored(settings, file)
+
+
+_SQLITE_FILE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)([^?]+)(.*)$")
+
+
+def _store_anchored(settings: Settings, file: Path) -> Settings:
+    """A relative `sqlite:///PATH` is relative to the configuration file, like
+    `repository.path` (not to wherever the command happens to run)."""
+    match = _SQLITE_FILE.match(settings.store.url)
+    if match is None or match.group(2) == ":memory:":
+        return settings
+    prefix, path, query = match.groups()
+    url = f"{prefix}{(file.resolve().parent / path).as_posix()}{query}"
+    store = settings.store.model_copy(update={"url": url})
+    return settings.model_copy(update={"store": store})
 
 
 def _interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[str]) -> Any:
