@@ -30,7 +30,7 @@ from rollout.core.objects import (
     desired_object,
     set_content_hash,
 )
-from rollout.core.plan import Action, Plan, Write, compute_plan
+from rollout.core.plan import Plan, Write, compute_plan
 from rollout.core.validation import Problem, check_manifests, require_valid
 from rollout.errors import ValidationError
 from rollout.policy.validity import object_problems
@@ -56,6 +56,8 @@ class RefusalLike(Protocol):
     def key(self) -> ObjectKey: ...
     @property
     def reason(self) -> str: ...
+    @property
+    def missing_namespace(self) -> str | None: ...
 
 
 class ExecutionLike(Protocol):
@@ -205,9 +207,15 @@ def _checked(
     )
 
 
-def validate_revision(cluster: Cluster, rendered: RenderedRevision) -> None:
-    """Server-side dry run of every object; ValidationError listing the refusals."""
-    _require_dry_run(cluster.dry_run([d.body for d in rendered.desired]), rendered, "")
+def validate_revision(cluster: Cluster, rendered: RenderedRevision) -> list[ObjectKey]:
+    """Server-side dry run of every object; ValidationError listing the refusals.
+
+    Objects in a namespace this revision creates cannot be dry-run before the
+    namespace exists; they are returned (the apply creates the namespace
+    first and then writes them, so the apiserver checks them there).
+    """
+    refusals = cluster.dry_run([d.body for d in rendered.desired])
+    return _require_dry_run(refusals, rendered, "")
 
 
 def plan_revision(cluster: Cluster, env: Environment, rendered: RenderedRevision) -> Plan:
@@ -233,7 +241,9 @@ def apply_revision(
 ) -> ApplyReport:
     """Apply `rendered` to `env`'s cluster in outage-free order, then prune.
 
-    Nothing is written unless the server-side dry run accepts every object
+    Namespaces the revision declares are created when missing (first phase;
+    namespaces are never deleted), so `plan` and `apply` agree on a fresh
+    cluster. Nothing is written unless the server-side dry run accepts every object
     (ValidationError otherwise). A refusal during the apply returns a report
     with status "failed" and the refusals; the revision is recorded as
     deployed only when every write landed. Re-running converges.
@@ -241,14 +251,6 @@ def apply_revision(
     """
     current = state.read()
     plan = plan_revision(cluster, env, rendered)
-    missing_ns = [
-        c.key.name for c in plan.of(Action.CREATE) if (c.key.group, c.key.kind) == NAMESPACE
-    ]
-    if missing_ns:
-        raise ValidationError(
-            f"namespace {', '.join(missing_ns)} does not exist in the cluster of {env.name}; "
-            "netpol-rollout only labels namespaces, create them first"
-        )
     report = ApplyReport(
         env.name,
         rendered.sha,
@@ -283,11 +285,20 @@ def apply_revision(
     return report
 
 
+def created_namespaces(rendered: RenderedRevision) -> set[str]:
+    """The Namespaces the revision declares (the apply creates those that are missing)."""
+    return {d.key.name for d in rendered.desired if (d.key.group, d.key.kind) == NAMESPACE}
+
+
 def _require_dry_run(
     refusals: Sequence[RefusalLike], rendered: RenderedRevision, tail: str
-) -> None:
+) -> list[ObjectKey]:
+    """Raise for the refusals; return the objects deferred to a namespace we create."""
+    declared = created_namespaces(rendered)
+    deferred = sorted(r.key for r in refusals if r.missing_namespace in declared)
+    refusals = [r for r in refusals if r.missing_namespace not in declared]
     if not refusals:
-        return
+        return deferred
     sources = {d.key: d.manifest.where() for d in rendered.desired}
     details = [
         f"{r.key} ({sources.get(r.key, 'live object')}): {r.reason}"

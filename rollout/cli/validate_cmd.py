@@ -15,6 +15,7 @@ from rollout.cli.revision_common import (
     load_target,
     revision_options,
 )
+from rollout.core.objects import ObjectKey
 from rollout.revision import validate_revision
 
 
@@ -29,9 +30,10 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
     `url`: the branch head by default). The output says which it checked.
     """
     target = load_target(config_path, env_name, rev, worktree=True)
+    deferred: list[ObjectKey] = []
     if not offline:
         with cluster(target.env) as adapter:
-            validate_revision(adapter, target.rendered)
+            deferred = validate_revision(adapter, target.rendered)
     rendered = target.rendered
     report_to_actions(
         "validate",
@@ -47,6 +49,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
                 "objects": len(rendered.desired),
                 "content_hash": rendered.content_hash,
                 "dry_run": not offline,
+                "deferred": [str(k) for k in deferred],
                 "valid": True,
             }
         )
@@ -60,3 +63,10 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
         f"[green]valid:[/] {len(rendered.desired)} objects of {escape(target.checked)} for "
         f"{rendered.environment} passed {checks}"
     )
+    if deferred:
+        namespaces = sorted({k.namespace for k in deferred})
+        console().print(
+            f"[yellow]note:[/] {len(deferred)} object(s) in namespace(s) "
+            f"{', '.join(namespaces)} that this revision creates are checked when "
+            "`rollout apply` has created them"
+        )

@@ -60,6 +60,9 @@ class Refusal:
 
     key: ObjectKey
     reason: str
+    # Set when the object's namespace does not exist (yet): a revision that
+    # creates that namespace gets the object checked by the apply itself.
+    missing_namespace: str | None = None
 
     def __str__(self) -> str:
         return f"{self.key}: {self.reason}"
@@ -172,7 +175,7 @@ class KubeCluster:
             try:
                 self._apply(body, dry_run=True)
             except ApiRefusal as exc:
-                return Refusal(key_of(body), _describe(exc))
+                return Refusal(key_of(body), _describe(exc), exc.missing_namespace)
             return None
 
         return [r for r in self._parallel(one, list(bodies)) if r is not None]

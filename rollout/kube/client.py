@@ -43,11 +43,24 @@ JSON = dict[str, Any]
 class ApiRefusal(Exception):
     """The apiserver answered with a 4xx (not retried): status, reason, message."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(
+        self, status: int, reason: str, message: str, *, kind: str = "", name: str = ""
+    ) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
+        # The Status object's `details`: which resource the answer is about
+        # (e.g. kind "namespaces", name "backend" for a missing namespace).
+        self.kind = kind
+        self.name = name
+
+    @property
+    def missing_namespace(self) -> str | None:
+        """The namespace named by a 404 "namespaces X not found", else None."""
+        if self.status == 404 and self.kind == "namespaces" and self.name:
+            return self.name
+        return None
 
 
 class _Transient(Exception):
@@ -246,10 +259,13 @@ class KubeClient:
 
 def _refusal(status: int, reason: str, body: bytes | None) -> ApiRefusal:
     message = reason
+    kind = name = ""
     try:
         answer = json.loads(body or b"{}")
         message = answer.get("message") or message
         reason = answer.get("reason") or reason
+        details = answer.get("details") or {}
+        kind, name = str(details.get("kind") or ""), str(details.get("name") or "")
     except (ValueError, AttributeError):
         pass
-    return ApiRefusal(status, str(reason), str(message))
+    return ApiRefusal(status, str(reason), str(message), kind=kind, name=name)

@@ -6,6 +6,7 @@ One ConfigMap per environment, `netpol-rollout-<env>` in the environment's
 whose every object landed, `appliedAt`, `rolloutId`; while an apply runs,
 `pendingSha`/`pendingSince` say which revision is being applied (an
 interrupted apply leaves them, and `commitSha` unchanged, for the next run).
+The state namespace is created by the first write when it does not exist.
 """
 
 from __future__ import annotations
@@ -94,17 +95,42 @@ class StateConfigMap:
             "data": {"environment": self.environment, **data},
         }
         try:
-            self._client.request(
-                "PATCH",
-                self._path,
-                query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
-                body=body,
-                content_type="application/apply-patch+yaml",
-            )
+            try:
+                self._patch(body)
+            except ApiRefusal as exc:
+                if exc.missing_namespace != self.namespace:
+                    raise
+                self._create_namespace()
+                self._patch(body)
         except ApiRefusal as exc:
             raise ClusterError(
                 f"cannot write state ConfigMap {self.namespace}/{self.name}: {exc.message}"
             ) from exc
+
+    def _patch(self, body: JSON) -> None:
+        self._client.request(
+            "PATCH",
+            self._path,
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            body=body,
+            content_type="application/apply-patch+yaml",
+        )
+
+    def _create_namespace(self) -> None:
+        """The state namespace, created on the first write (like `kubectl create ns`)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": self.namespace,
+                "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE},
+            },
+        }
+        try:
+            self._client.request("POST", "/api/v1/namespaces", body=body)
+        except ApiRefusal as exc:
+            if exc.status != 409:  # 409: created in between, fine
+                raise
 
 
 def _deployed_data(current: DeployedState | None) -> dict[str, str]:
