@@ -15,6 +15,7 @@ engine step finishes, the lease is released and the threads stop.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -37,7 +38,7 @@ from rollout.config.schema import ClusterRef, Settings
 from rollout.core.lifecycle import State
 from rollout.digest_job import DigestTimer, ReviewDigestJob
 from rollout.engine import Announcer, RolloutEngine
-from rollout.errors import RolloutError
+from rollout.errors import ConfigError, RolloutError
 from rollout.gitpoll import GitPoller
 from rollout.housekeeping import prune_seen_requests
 from rollout.kube.client import KubeClient, RetryPolicy
@@ -362,8 +363,15 @@ class Service:
 
     # --- running --------------------------------------------------------------------------
 
-    def run(self, listen: str | None = None) -> None:
-        host, _, port = (listen or self.settings.server.listen).rpartition(":")
+    def run(self, listen: str | None = None, *, listener: socket.socket | None = None) -> None:
+        """Serve on `listener` (else bind `listen`, else server.listen) until SIGTERM/SIGINT.
+
+        ConfigError, with nothing started, when the address cannot be bound.
+        """
+        address = listen or self.settings.server.listen
+        host, _, port = address.rpartition(":")
+        if listener is None:
+            listener = bind_listener(address)
         lease_thread: threading.Thread | None = None
         lease_client: KubeClient | None = None
         if self.settings.server.leader_election:
@@ -392,8 +400,9 @@ class Service:
                 signal.signal(sig, lambda *_: self._shutting_down.set())
         log.info("serving on %s:%s as %s", host, port, self.identity)
         try:
-            server.run()  # returns after SIGTERM/SIGINT, once requests finished
+            server.run(sockets=[listener])  # returns after SIGTERM/SIGINT, requests finished
         finally:
+            listener.close()
             self.shutdown(lease_thread)
             if lease_client is not None:
                 lease_client.close()
@@ -408,3 +417,34 @@ class Service:
         self.ops.close()
         self.store.close()
         log.info("stopped")
+
+
+def bind_listener(address: str) -> socket.socket:
+    """A listening socket on `HOST:PORT`; ConfigError naming the address otherwise."""
+    where = address
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        number = int(port)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"cannot listen on {where}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, number))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"cannot listen on {where}: {reason.lower()}"
+            + (
+                " (another process uses it; choose another address with --listen "
+                "or server.listen)"
+                if exc.errno == errno.EADDRINUSE
+                else ""
+            )
+        ) from None
+    sock.set_inheritable(True)
+    return sock

@@ -29,10 +29,16 @@ def command(config_path: Path, listen: str | None, log_level: str) -> None:
     # Imported here so the other commands do not pay for uvicorn and APScheduler.
     from rollout.config.secret_values import resolved_secret_values
     from rollout.logging_setup import configure_logging
-    from rollout.service import Service
+    from rollout.service import Service, bind_listener
 
     configure_logging(log_level)
     settings = load_settings(config_path)
-    # Again, now with the secrets' values: masked wherever they appear, whatever their shape.
-    configure_logging(log_level, secrets=resolved_secret_values(settings))
-    Service(settings, base_dir=config_path.resolve().parent).run(listen)
+    # Bind before anything starts or logs: a busy port is one line and exit 2.
+    listener = bind_listener(listen or settings.server.listen)
+    try:
+        # Again, now with the secrets' values: masked wherever they appear, whatever their shape.
+        configure_logging(log_level, secrets=resolved_secret_values(settings))
+        service = Service(settings, base_dir=config_path.resolve().parent)
+        service.run(listen, listener=listener)
+    finally:
+        listener.close()
