@@ -41,7 +41,7 @@ from rollout.engine import Announcer, RolloutEngine
 from rollout.errors import ConfigError, RolloutError
 from rollout.gitpoll import GitPoller
 from rollout.housekeeping import prune_seen_requests
-from rollout.kube.client import KubeClient, RetryPolicy
+from rollout.kube.client import KubeClient, RetryPolicy, api_client_for
 from rollout.kube.lease import LeaseLock
 from rollout.notify import DeliveryResult, DeliveryWorker
 from rollout.notify import RetryPolicy as DeliveryRetry
@@ -372,6 +372,7 @@ class Service:
         host, _, port = address.rpartition(":")
         if listener is None:
             listener = bind_listener(address)
+        self.check_cluster_access()
         lease_thread: threading.Thread | None = None
         lease_client: KubeClient | None = None
         if self.settings.server.leader_election:
@@ -407,6 +408,18 @@ class Service:
             if lease_client is not None:
                 lease_client.close()
 
+    def check_cluster_access(self) -> dict[str, str]:
+        """Load every environment's cluster credentials once at start; a warning
+        per environment that cannot (its rollouts will show `blocked: ...`)."""
+        problems: dict[str, str] = {}
+        for env in self.settings.environments:
+            try:
+                api_client_for(env.cluster, pool_size=1).close()
+            except RolloutError as exc:
+                problems[env.name] = exc.message
+                log.warning("environment %s: cluster access blocked: %s", env.name, exc.message)
+        return problems
+
     def shutdown(self, lease_thread: threading.Thread | None = None) -> None:
         log.info("shutting down")
         self._shutting_down.set()
@@ -440,8 +453,7 @@ def bind_listener(address: str) -> socket.socket:
         raise ConfigError(
             f"cannot listen on {where}: {reason.lower()}"
             + (
-                " (another process uses it; choose another address with --listen "
-                "or server.listen)"
+                " (another process uses it; choose another address with --listen or server.listen)"
                 if exc.errno == errno.EADDRINUSE
                 else ""
             )

@@ -15,10 +15,29 @@ REASON_WIDTH = 60
 
 @click.command(name="status")
 @click.argument("rollout_id", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="`json`: the API's JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as -o json.")
 @server_options
-def command(rollout_id: str | None, as_json: bool, server: str, token: str) -> None:
-    """Show recent rollouts, or one rollout with its approvals and audit events."""
+def command(rollout_id: str | None, output: str, as_json: bool, server: str, token: str) -> None:
+    """Show recent rollouts, or one rollout with its approvals and audit events.
+
+    A rollout whose next step cannot run (credentials that do not load, a
+    cluster that does not answer) shows `blocked: REASON`.
+
+    \b
+    Examples:
+      rollout status
+      rollout status r-0123456789
+      rollout status -o json
+    """
+    as_json = as_json or output == "json"
     client = ApiClient(server, token)
     now = datetime.now(UTC)
     if rollout_id is not None:

@@ -24,6 +24,7 @@ from rollout.engine.transitions import (
     Transitions,
     stage_details,
 )
+from rollout.errors import ClusterError, ConfigError, GitError
 from rollout.ports import (
     ApprovalCheck,
     Clock,
@@ -174,12 +175,28 @@ class RolloutEngine:
             except Exception as exc:  # retried with backoff, then parked: see engine.retries
                 return self._step_failed(rollout, exc, now)
             self._retries.succeeded(rollout.id)
+            if not progress.moved and is_blocked(rollout):
+                self._store.set_blocked(rollout.id, None)
             return progress
 
     def _step_failed(self, rollout: RolloutRecord, exc: Exception, now: datetime) -> Progress:
         series = self._retries.failed(rollout.id, rollout.state, exc, now)
         extra = {"rollout_id": rollout.id, "state": rollout.state, "attempt": series.attempts}
-        if series.attempts == 1:
+        if isinstance(exc, BLOCKING):
+            # Credentials that do not load, a cluster or repository that does not
+            # answer: the environment, not the commit. Say so where people look
+            # (status, API, dashboard: `blocked: reason`), in one log line.
+            before = rollout.reason
+            self._store.set_blocked(rollout.id, exc.message)
+            if before != f"blocked: {exc.message}":
+                log.warning(
+                    "rollout %s blocked in %s: %s",
+                    rollout.id,
+                    rollout.state,
+                    exc.message,
+                    extra=extra,
+                )
+        elif series.attempts == 1:
             log.exception("step failed; retrying with backoff", extra=extra)
         else:
             log.warning("step failed again: %s", series.error, extra=extra)
@@ -404,6 +421,15 @@ class RolloutEngine:
     def _next_environment(self, environment: str) -> str | None:
         index = self._environments.index(environment)
         return self._environments[index + 1] if index + 1 < len(self._environments) else None
+
+
+# Errors of the environment rather than the commit: shown as `blocked: reason`.
+BLOCKING = (ConfigError, ClusterError, GitError)
+
+
+def is_blocked(rollout: RolloutRecord) -> bool:
+    """The rollout's last step failed on something outside it (see `advance`)."""
+    return bool(rollout.reason and rollout.reason.startswith("blocked: "))
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ The state namespace is created by the first write when it does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,7 +108,7 @@ class StateConfigMap:
                 f"cannot write state ConfigMap {self.namespace}/{self.name}: {exc.message}"
             ) from exc
 
-    def _patch(self, body: JSON) -> None:
+    def _patch(self, body: Mapping[str, object]) -> None:
         self._client.request(
             "PATCH",
             self._path,

@@ -187,6 +187,39 @@ class Rollouts(StoreBase):
             session.flush()
             return rollout_record(row)
 
+    def set_blocked(self, rollout_id: str, reason: str | None) -> RolloutRecord | None:
+        """Say why a rollout cannot take its next step (`blocked: ...`), or clear it.
+
+        Only the `reason` column changes (the state stays); a new reason also
+        appends one `rollout.blocked` event, so a step retried every few
+        seconds writes the audit log once. None when the rollout is unknown.
+        """
+        text = f"blocked: {reason}" if reason else None
+        now = self._now()
+        with self._write() as session:
+            row = session.get(RolloutRow, rollout_id, with_for_update=True)
+            if row is None:
+                return None
+            was_blocked = bool(row.reason and row.reason.startswith("blocked: "))
+            if row.reason == text or (text is None and not was_blocked):
+                return rollout_record(row)
+            row.reason = text
+            row.updated_at = now
+            if text is not None:
+                self._event(
+                    session,
+                    "rollout.blocked",
+                    rollout_id=rollout_id,
+                    environment=row.environment,
+                    actor="netpol-rollout",
+                    channel="system",
+                    request_id=None,
+                    details={"reason": reason, "state": row.state},
+                    at=now,
+                )
+            session.flush()
+            return rollout_record(row)
+
     # --- audit log ------------------------------------------------------------
 
     def record_event(

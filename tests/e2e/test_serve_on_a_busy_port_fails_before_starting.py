@@ -13,6 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+ROLLOUT = (sys.executable, "-m", "rollout")
+
 CONFIG = """
 repository: {path: repo}
 environments:
@@ -33,8 +35,7 @@ def test_serve_on_a_busy_port_says_so_in_one_line_and_exits_2(tmp_path: Path) ->
         holder.listen()
         port = holder.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "rollout", "serve", "-c", str(config)]
-            + ["--listen", f"127.0.0.1:{port}"],
+            [*ROLLOUT, "serve", "-c", str(config), "--listen", f"127.0.0.1:{port}"],
             capture_output=True,
             text=True,
             timeout=60,

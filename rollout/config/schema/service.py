@@ -25,7 +25,8 @@ class Store(Strict):
     url: str = Field(
         default="sqlite:///netpol-rollout.db",
         description="SQLAlchemy database URL: `sqlite:///PATH` (relative to the "
-        "configuration file's folder; `sqlite:////abs/path` for an absolute one) or `postgresql://...`; "
+        "configuration file's folder; `sqlite:////abs/path` for an absolute one) or "
+        "`postgresql://...`; "
         "give a password with `${VAR}`.",
     )
 

@@ -90,6 +90,8 @@ class Waiting:
     def reason(self, rollout: RolloutRecord, now: datetime, tz: ZoneInfo) -> str:
         """HTML: approvals missing and from whom, a hold, the next window."""
         lines: list[str] = []
+        if rollout.reason and rollout.reason.startswith("blocked: "):
+            lines.append(f'<strong class="blocked">{esc(rollout.reason)}</strong>')
         hold = self._ctx.store.hold_of(rollout.environment)
         if hold is not None and hold.held and rollout.state in _GATED:
             lines.append(
@@ -118,7 +120,8 @@ class Waiting:
                     lines.append(f"scheduled for {when(datetime.fromisoformat(at), tz)}")
         if rollout.state in _GATED:
             lines.append(self.window_text(rollout.environment, now, tz))
-        if rollout.reason and rollout.state not in {State.AWAITING_APPROVAL.value}:
+        blocked = bool(rollout.reason and rollout.reason.startswith("blocked: "))
+        if rollout.reason and not blocked and rollout.state != State.AWAITING_APPROVAL.value:
             lines.append(esc(rollout.reason))
         return "<br>".join(lines) or "—"
 
