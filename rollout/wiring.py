@@ -153,6 +153,26 @@ def renderer() -> Renderer:
     return Renderer()
 
 
+def cni_canary(env: Environment) -> tuple[bool, str]:
+    """Run only `env`'s CNI canary (a probe the default deny must block): (passed, why)."""
+    from rollout.kube.probes import ProbePods
+    from rollout.smoke.suite import run_environment_smoke
+
+    with tempfile.TemporaryDirectory(prefix="netpol-canary-") as tmp:
+        spec = Path(tmp) / "smoke-tests.yaml"
+        spec.write_text(f"environments:\n  {env.name}:\n    disable: [dns]\n")
+        api = api_client_for(env.cluster, pool_size=4)
+        try:
+            probes = ProbePods(api, request_timeout=env.cluster.request_timeout.total_seconds())
+            report = run_environment_smoke(env, spec, probes, script_cwd=Path(tmp))
+        finally:
+            api.close()
+    canaries = [r for r in report.results if r.kind == "canary"]
+    if not canaries:
+        return False, "the canary did not run (smoke.enabled: false?)"
+    return all(r.ok for r in canaries), "; ".join(r.message for r in canaries)
+
+
 # --- the service's adapters (netpol-rollout serve) ------------------------------------
 
 

@@ -26,7 +26,15 @@ def command() -> None:
     envvar=CONFIG_ENVVAR,
     type=click.Path(dir_okay=False, path_type=Path),
 )
-def check(file: Path) -> None:
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The configuration file (as with every other command); same as FILE.",
+)
+def check(file: Path, config_path: Path | None) -> None:
     """Validate FILE (default: $ROLLOUT_CONFIG, else ./rollout.yaml).
 
     Prints a one-line summary, a warning for approvals or windows set on the
@@ -35,7 +43,14 @@ def check(file: Path) -> None:
     available here (never a value).
     Exit 2 with one line per problem if the file is invalid (holiday country
     codes the `holidays` package does not know included).
+
+    \b
+    Examples:
+      rollout config check
+      rollout config check rollout.yaml
+      rollout config check -c rollout.yaml
     """
+    file = config_path or file
     settings = load_settings(file)
     from rollout.windows_rules import holiday_problems  # the holidays package, only here
 

@@ -18,6 +18,10 @@ from rollout.cli.exits import RolloutGroup
 # name -> (module exposing `command`, the command's one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("rollout.cli.config_cmd", "Check the configuration file."),
+    "check": (
+        "rollout.cli.check_cmd",
+        "Check that everything the service needs is in place (exit 1 if anything fails).",
+    ),
     "serve": (
         "rollout.cli.serve_cmd",
         "Run the service: watch the policy repository and drive rollouts.",
@@ -95,7 +99,7 @@ class LazyGroup(RolloutGroup):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup)
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rollout")
 def cli() -> None:
     """netpol-rollout: GitOps rollouts of Kubernetes NetworkPolicies."""

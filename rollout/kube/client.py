@@ -13,6 +13,7 @@ benchmarks can assert "zero writes".
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -106,15 +107,39 @@ def api_client_for(ref: ClusterRef, *, pool_size: int) -> k8s.ApiClient:
                 persist_config=False,
             )
     except (ConfigException, OSError, TypeError) as exc:
-        where = (
-            "in-cluster service account"
-            if ref.in_cluster
-            else str(ref.kubeconfig or "~/.kube/config")
-        )
-        raise ConfigError(f"cannot load cluster credentials from {where}: {exc}") from exc
+        where = "in-cluster service account" if ref.in_cluster else kubeconfig_path(ref)
+        hint = "" if ref.in_cluster else _context_hint(ref)
+        raise ConfigError(f"cannot load cluster credentials from {where}: {exc}{hint}") from exc
     configuration.connection_pool_maxsize = max(pool_size, 1)
     configuration.retries = False  # tenacity owns retries
     return k8s.ApiClient(configuration)
+
+
+def kubeconfig_path(ref: ClusterRef) -> str:
+    """The kubeconfig file `ref` reads: its own, else $KUBECONFIG, else ~/.kube/config."""
+    if ref.kubeconfig is not None:
+        return str(ref.kubeconfig.expanduser())
+    return os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or str(
+        Path("~/.kube/config").expanduser()
+    )
+
+
+def kubeconfig_contexts(ref: ClusterRef) -> list[str]:
+    """The context names in `ref`'s kubeconfig ([] when it cannot be read)."""
+    try:
+        contexts, _ = k8s_config.list_kube_config_contexts(config_file=kubeconfig_path(ref))
+    except (ConfigException, OSError, TypeError, ValueError):
+        return []
+    return sorted(str(c["name"]) for c in contexts or [])
+
+
+def _context_hint(ref: ClusterRef) -> str:
+    if ref.context is None:
+        return ""
+    known = kubeconfig_contexts(ref)
+    if not known or ref.context in known:
+        return ""
+    return f" (no context {ref.context!r}; the file has: {', '.join(known)})"
 
 
 class KubeClient:
@@ -157,6 +182,11 @@ class KubeClient:
 
     def close(self) -> None:
         self._api.close()
+
+    @property
+    def server(self) -> str:
+        """The apiserver URL this client talks to."""
+        return str(self._api.configuration.host)
 
     def __enter__(self) -> KubeClient:
         return self
