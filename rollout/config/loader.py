@@ -45,10 +45,22 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> S
     except pydantic.ValidationError as exc:
         lines = [f"{file}: {line}" for line in describe_errors(exc, data)]
         raise ConfigError(f"{file}: {len(lines)} problem(s)", details=lines) from None
-    return _store_anchored(settings, file)
+    return _kubeconfigs_anchored(_store_anchored(settings, file), file)
 
 
 _SQLITE_FILE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)([^?]+)(.*)$")
+
+
+def _kubeconfigs_anchored(settings: Settings, file: Path) -> Settings:
+    """A relative `cluster.kubeconfig` is relative to the configuration file too."""
+    environments = []
+    for env in settings.environments:
+        path = env.cluster.kubeconfig
+        if path is not None and not path.expanduser().is_absolute():
+            cluster = env.cluster.model_copy(update={"kubeconfig": file.resolve().parent / path})
+            env = env.model_copy(update={"cluster": cluster})
+        environments.append(env)
+    return settings.model_copy(update={"environments": tuple(environments)})
 
 
 def _store_anchored(settings: Settings, file: Path) -> Settings:

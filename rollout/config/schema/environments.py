@@ -27,7 +27,8 @@ class ClusterRef(Strict):
 
     kubeconfig: Path | None = Field(
         default=None,
-        description="Path of a kubeconfig file; none: `$KUBECONFIG` or `~/.kube/config`. "
+        description="Path of a kubeconfig file (relative to the configuration file's "
+        "folder); none: `$KUBECONFIG` or `~/.kube/config`. "
         "Custom smoke scripts get it as `KUBECONFIG`.",
     )
     context: str | None = Field(

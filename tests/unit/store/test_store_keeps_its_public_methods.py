@@ -33,6 +33,7 @@ PUBLIC_METHODS = {
     "revoke_token",
     "seen_request",
     "set_artifacts",
+    "set_blocked",
     "set_deployment_status",
     "set_hold",
     "tokens",
