@@ -240,6 +240,7 @@ class Service:
             approvals=self.approvals,
             on_push=self._on_push,
             routers=[ops_router_factory(self.readiness, self.metrics.registry), dashboard_router],
+            extras=session_extras(settings),
         )
 
     # --- wiring callbacks ---------------------------------------------------------------
@@ -430,6 +431,20 @@ class Service:
         self.ops.close()
         self.store.close()
         log.info("stopped")
+
+
+def session_extras(settings: Settings) -> dict[str, bytes]:
+    """The dashboard's session key from `server.session_key` (shared by replicas)."""
+    ref = settings.server.session_key
+    if ref is None:
+        return {}
+    key = ref.resolve().encode()
+    if len(key) < 32:
+        raise ConfigError(
+            f"server.session_key: expected at least 32 characters, got {len(key)} "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+    return {"dashboard_session_key": key}
 
 
 def bind_listener(address: str) -> socket.socket:

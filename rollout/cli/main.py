@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "production and a bad one rolled back.",
     ),
     "policy": ("rollout.cli.policy_cmd", "Analyse NetworkPolicies: matrix, explain, diff, lint."),
+    "rbac": (
+        "rollout.cli.rbac_cmd",
+        "Print the ClusterRole, Roles and bindings the service needs (YAML).",
+    ),
     "digest": (
         "rollout.cli.digest_cmd",
         "Gather the policy review digest for the period since the previous one, and send it.",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,84 @@ def access_checks(
                 yield AccessCheck(
                     verb, permission.group, permission.resource, namespace, permission.why
                 )
+
+
+def rbac_manifests(
+    managed: Iterable[str],
+    state_namespaces: Iterable[str],
+    *,
+    service_account: tuple[str, str] = ("netpol-rollout", "netpol-rollout"),
+    lease_namespace: str | None = "netpol-rollout",
+    probe_namespaces: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """ClusterRole/Role objects granting exactly `PERMISSIONS`, with their bindings.
+
+    `probe_namespaces`: namespaces outside the managed ones where smoke tests
+    start probe pods (a test's `from` namespace); they get the pod rights only.
+    """
+    sa_namespace, sa_name = service_account
+    subject = {"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}
+    managed = sorted(set(managed))
+    per_namespace: dict[str, list[Permission]] = {}
+    for permission in PERMISSIONS:
+        if permission.scope == "managed":
+            targets = managed
+        elif permission.scope == "state":
+            targets = sorted(set(state_namespaces))
+        elif permission.scope == "lease":
+            targets = [lease_namespace] if lease_namespace else []
+        else:
+            continue
+        for namespace in targets:
+            per_namespace.setdefault(namespace, []).append(permission)
+    pods = next(p for p in PERMISSIONS if p.resource == "pods")
+    for namespace in sorted(set(probe_namespaces) - set(managed)):
+        per_namespace.setdefault(namespace, []).append(pods)
+    cluster = [p for p in PERMISSIONS if p.scope == "cluster"]
+    name = "netpol-rollout"
+    out: list[dict[str, Any]] = [
+        _role("ClusterRole", name, None, cluster),
+        _binding("ClusterRoleBinding", name, None, "ClusterRole", subject),
+    ]
+    for namespace in sorted(per_namespace):
+        out.append(_role("Role", name, namespace, per_namespace[namespace]))
+        out.append(_binding("RoleBinding", name, namespace, "Role", subject))
+    return out
+
+
+def _meta(name: str, namespace: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "labels": {"app.kubernetes.io/name": "netpol-rollout"},
+    }
+    if namespace:
+        meta["namespace"] = namespace
+    return meta
+
+
+def _role(
+    kind: str, name: str, namespace: str | None, permissions: list[Permission]
+) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = []
+    for p in permissions:
+        rule = {"apiGroups": [p.group], "resources": [p.resource], "verbs": list(p.verbs)}
+        if rule not in rules:
+            rules.append(rule)
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": _meta(name, namespace),
+        "rules": rules,
+    }
+
+
+def _binding(
+    kind: str, name: str, namespace: str | None, role_kind: str, subject: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": _meta(name, namespace),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": name},
+        "subjects": [subject],
+    }

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 
 from rollout.config.schema.environments import ClusterRef
-from rollout.config.schema.types import DnsLabel, Duration, HttpUrl, Strict
+from rollout.config.schema.types import DnsLabel, Duration, HttpUrl, SecretRef, Strict
 
 
 class Store(Strict):
@@ -93,6 +93,12 @@ class Server(Strict):
         default=timedelta(seconds=15),
         description="Lease duration: the leader renews every third of it and steps down "
         "if it cannot renew within two thirds; a new leader takes over after it lapses.",
+    )
+    session_key: SecretRef | None = Field(
+        default=None,
+        description="Key that signs dashboard session cookies (at least 32 characters), "
+        "the same for every replica, e.g. `{env: ROLLOUT_SESSION_KEY}` from a Secret. "
+        "None: a random key per process (one replica only; a restart signs everyone out).",
     )
     lease_cluster: ClusterRef | None = Field(
         default=None,

@@ -1,17 +1,16 @@
-"""The ServiceAccount limited by deploy/rbac.yaml can dry-run, apply, prune and
+"""The ServiceAccount limited by `rollout rbac`'s output can dry-run, apply, prune and
 record the deployed revision; it cannot touch anything else."""
 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from rollout.kube.apply import KubeCluster
 from rollout.kube.client import ApiRefusal, KubeClient
+from rollout.kube.permissions import rbac_manifests
 from tests.harness import ApiServer
 from tests.integration.apply import driver
 from tests.integration.apply.conftest import Setup
@@ -19,27 +18,26 @@ from tests.integration.apply.policy_repo import PolicyRepo, policy
 
 pytestmark = pytest.mark.integration
 
-RBAC = Path(__file__).parents[3] / "deploy" / "rbac.yaml"
 
-
-def _install_rbac(admin: KubeCluster, mapping: dict[str, str], suffix: str) -> list[dict[str, Any]]:
-    """Create deploy/rbac.yaml's objects with the test's namespaces; the self Role rules."""
+def _install_rbac(
+    admin: KubeCluster, namespaces: list[str], state_namespace: str, suffix: str
+) -> list[dict[str, Any]]:
+    """The RBAC `rollout rbac` prints for these namespaces (deploy/rbac.yaml is that
+    output for deploy/rollout.yaml); returns the state namespace Role's rules."""
     self_rules: list[dict[str, Any]] = []
-    for doc in yaml.safe_load_all(RBAC.read_text()):
-        text = yaml.safe_dump(doc)
-        doc = yaml.safe_load(text)
-        meta = doc["metadata"]
-        if "namespace" in meta:
-            meta["namespace"] = mapping[meta["namespace"]]
-        for subject in doc.get("subjects", []):
-            subject["namespace"] = mapping[subject["namespace"]]
-        if doc["kind"].startswith("Cluster"):
+    manifests = rbac_manifests(
+        namespaces,
+        [state_namespace],
+        service_account=(state_namespace, "netpol-rollout"),
+        lease_namespace=state_namespace,
+    )
+    for doc in manifests:
+        meta: dict[str, Any] = doc["metadata"]
+        if str(doc["kind"]).startswith("Cluster"):
             meta["name"] += f"-{suffix}"
             if "roleRef" in doc:
                 doc["roleRef"]["name"] += f"-{suffix}"
-        if doc["kind"] == "ServiceAccount":
-            continue  # the harness makes it, with a token
-        if doc["kind"] == "Role" and meta["name"] == "netpol-rollout-self":
+        if doc["kind"] == "Role" and meta.get("namespace") == state_namespace:
             self_rules = doc["rules"]
         group = "rbac.authorization.k8s.io/v1"
         plural = {
@@ -47,7 +45,7 @@ def _install_rbac(admin: KubeCluster, mapping: dict[str, str], suffix: str) -> l
             "RoleBinding": "rolebindings",
             "ClusterRole": "clusterroles",
             "ClusterRoleBinding": "clusterrolebindings",
-        }[doc["kind"]]
+        }[str(doc["kind"])]
         ns = f"/namespaces/{meta['namespace']}" if "namespace" in meta else ""
         admin.client.request("POST", f"/apis/{group}{ns}/{plural}", body=doc)
     return self_rules
@@ -61,9 +59,8 @@ def test_rbac_limited_service_account_applies_and_prunes(
     state_namespace: str,
 ) -> None:
     shop, pay = namespaces
-    mapping = {"shop": shop, "payments": pay, "netpol-rollout": state_namespace}
     apiserver.ensure_service_account(state_namespace, "netpol-rollout")
-    self_rules = _install_rbac(cluster, mapping, uuid.uuid4().hex[:6])
+    self_rules = _install_rbac(cluster, namespaces, state_namespace, uuid.uuid4().hex[:6])
     kubeconfig = apiserver.service_account_kubeconfig(state_namespace, "netpol-rollout", self_rules)
 
     setup = Setup(repo.config(kubeconfig, namespaces, state_namespace=state_namespace))
