@@ -49,7 +49,8 @@ def test_every_environment_variable_the_config_reads_comes_from_the_deployment()
     config = (DEPLOY / "rollout.yaml").read_text()
     wanted = set(re.findall(r"\$\{(\w+)", config)) | set(re.findall(r"env: (\w+)", config))
     deployment = next(
-        d for d in yaml.safe_load_all((DEPLOY / "deployment.yaml").read_text())
+        d
+        for d in yaml.safe_load_all((DEPLOY / "deployment.yaml").read_text())
         if d["kind"] == "Deployment"
     )
     container = deployment["spec"]["template"]["spec"]["containers"][0]
