@@ -5,8 +5,10 @@ A kind cluster has all three, and the guide relies on them without ever
 writing them (it must never touch cluster services). Here they are played
 from outside the guide, the way the cluster itself would:
 
-* `DeploymentController`: one Pod per Deployment (from its template) and the
-  Deployment's status, so `kubectl rollout status` finishes;
+* `Controllers`: the ServiceAccount controller's `default` account in every
+  namespace (pods are refused without it), and the Deployment controller: one
+  Pod per Deployment (from its template) and the Deployment's status, so
+  `kubectl rollout status` finishes;
 * `cluster_dns`: a `k8s-app=kube-dns` pod in kube-system, like CoreDNS;
 * the pods are run by `rollout.devcluster.simulated_node.SimulatedNode`, whose
   connectivity is the policy engine's verdict (what an enforcing plugin does).
@@ -45,18 +47,19 @@ def cluster_dns(rest: RestClient) -> None:
     )
 
 
-class DeploymentController:
-    """Plays the Deployment controller: a pod per Deployment, then a finished status."""
+class Controllers:
+    """Plays the ServiceAccount and Deployment controllers of kube-controller-manager."""
 
     def __init__(self, rest: RestClient, *, poll_interval: float = 0.2) -> None:
         self._rest = rest
         self._poll_interval = poll_interval
         self._done: set[str] = set()  # uid@generation
+        self._accounts: set[str] = set()  # namespaces with their default ServiceAccount
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="deployments", daemon=True)
         self.errors: list[str] = []
 
-    def __enter__(self) -> DeploymentController:
+    def __enter__(self) -> Controllers:
         self._thread.start()
         return self
 
@@ -67,11 +70,21 @@ class DeploymentController:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                for namespace in self._rest.get("/api/v1/namespaces").get("items", []):
+                    self._default_account(namespace["metadata"]["name"])
                 for deployment in self._rest.get("/apis/apps/v1/deployments").get("items", []):
                     self._reconcile(deployment)
             except DevApiError as exc:
                 self.errors.append(str(exc))
             self._stop.wait(self._poll_interval)
+
+    def _default_account(self, namespace: str) -> None:
+        if namespace in self._accounts:
+            return
+        self._rest.create(
+            f"/api/v1/namespaces/{namespace}/serviceaccounts", {"metadata": {"name": "default"}}
+        )
+        self._accounts.add(namespace)
 
     def _reconcile(self, deployment: JSON) -> None:
         meta = deployment["metadata"]

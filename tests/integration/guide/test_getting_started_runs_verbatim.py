@@ -22,7 +22,7 @@ import pytest
 
 from rollout.devcluster.simulated_node import SimulatedNode
 from tests.harness import ApiServer, KubeBinaries
-from tests.integration.guide.cluster_standins import DeploymentController, cluster_dns
+from tests.integration.guide.cluster_standins import Controllers, cluster_dns
 from tests.integration.guide.guide_text import shell_blocks
 
 pytestmark = pytest.mark.integration
@@ -82,8 +82,9 @@ def test_getting_started_sections_3_to_5_run_verbatim_on_an_empty_cluster(
     blocks = [b for n in (3, 4, 5) for b in shell_blocks(n)]
     assert len(blocks) == 4, "the guide's shell blocks changed: update this test's count"
     node = SimulatedNode(rest, (*NAMESPACES, "kube-system", "default"))
-    cluster_dns(rest)
-    with node, DeploymentController(rest) as controller:
+    with node, Controllers(rest) as controller:
+        empty_cluster.ensure_service_account("kube-system", "default")
+        cluster_dns(rest)
         output = run_guide("\n".join(blocks), home, kube_binaries)
     assert not node.errors and not controller.errors
 
