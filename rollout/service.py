@@ -473,5 +473,4 @@ def bind_listener(address: str) -> socket.socket:
                 else ""
             )
         ) from None
-    sock.set_inheritable(True)
     return sock

@@ -109,7 +109,8 @@ def rbac_manifests(
     lease_namespace: str | None = "netpol-rollout",
     probe_namespaces: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """ClusterRole/Role objects granting exactly `PERMISSIONS`, with their bindings.
+    """ClusterRole/Role objects granting exactly `PERMISSIONS`, with their bindings,
+    and the Namespaces the Roles live in (but the ServiceAccount's own).
 
     `probe_namespaces`: namespaces outside the managed ones where smoke tests
     start probe pods (a test's `from` namespace); they get the pod rights only.
@@ -134,7 +135,14 @@ def rbac_manifests(
         per_namespace.setdefault(namespace, []).append(pods)
     cluster = [p for p in PERMISSIONS if p.scope == "cluster"]
     name = "netpol-rollout"
+    # A Role needs its namespace: create those the service's own manifest does not
+    # (Namespace objects of the policy repository only add labels to them later).
     out: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        for namespace in sorted(per_namespace)
+        if namespace != sa_namespace
+    ]
+    out += [
         _role("ClusterRole", name, None, cluster),
         _binding("ClusterRoleBinding", name, None, "ClusterRole", subject),
     ]
