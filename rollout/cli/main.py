@@ -56,6 +56,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show recent rollouts, or one rollout with its approvals and audit events.",
     ),
     "token": ("rollout.cli.token_cmd", "Manage member API tokens."),
+    "hold": (
+        "rollout.cli.hold_cmd",
+        "Freeze applies to ENVIRONMENT until `rollout resume` (exit 8 if refused).",
+    ),
+    "resume": ("rollout.cli.resume_cmd", "Lift a hold on ENVIRONMENT (exit 8 if refused)."),
+    "break-glass": (
+        "rollout.cli.break_glass_cmd",
+        "Override the apply window for ROLLOUT_ID, never its approvals (exit 8 if refused).",
+    ),
     "windows": (
         "rollout.cli.windows_cmd",
         "List upcoming usable windows with who is online, and draw a timeline.",
