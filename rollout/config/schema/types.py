@@ -63,6 +63,14 @@ def _check_timezone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown IANA timezone {name!r} (e.g. Europe/Berlin)") from exc
+    # Abbreviations and legacy names (CET, EST, EST5EDT, GMT, Japan) exist in
+    # tzdata but are ambiguous or wrong (EST never observes daylight saving):
+    # only region names (Area/Location) and UTC are accepted.
+    if name != "UTC" and "/" not in name:
+        raise ValueError(
+            f"timezone {name!r} is an abbreviation or legacy name; give a region name "
+            "like Europe/Berlin or America/New_York (or UTC)"
+        )
     return name
 
 
