@@ -24,7 +24,7 @@ class LoggingService:
     def __init__(self, settings: Any, *, base_dir: Path) -> None:
         self.settings = settings
 
-    def run(self, listen: str | None = None) -> None:
+    def run(self, listen: str | None = None, *, listener: object = None) -> None:
         log = logging.getLogger("some.library")
         log.warning("verifying with %s", WEBHOOK_SECRET)
         log.debug("signing secret is %s", SIGNING_SECRET)
@@ -58,7 +58,8 @@ def test_serve_masks_resolved_secret_values(
     monkeypatch.setattr(rollout.service, "Service", LoggingService)
     result = CliRunner().invoke(
         cli,
-        ["serve", "-c", str(config), "--log-level", "DEBUG"],
+        # Port 0: `serve` binds before it starts the service; any free port will do.
+        ["serve", "-c", str(config), "--log-level", "DEBUG", "--listen", "127.0.0.1:0"],
         env={
             "TEST_GITHUB_TOKEN": "plain-token-value-1234",
             "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET,
