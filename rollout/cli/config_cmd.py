@@ -60,7 +60,11 @@ def check(file: Path, config_path: Path | None) -> None:
             f"{file}: {len(problems)} problem(s)", details=[f"{file}: {p}" for p in problems]
         )
     click.echo(summary(file, settings))
-    for line in [*ignored_rules_warnings(settings), *secret_warnings(settings)]:
+    for line in [
+        *ignored_rules_warnings(settings),
+        *identity_warnings(settings),
+        *secret_warnings(settings),
+    ]:
         click.echo(line, err=True)
 
 
@@ -83,6 +87,25 @@ def ignored_rules_warnings(settings: Settings) -> list[str]:
         f"{field} are ignored (put them on a later environment)"
         for field in ("approvals", "windows")
         if getattr(first, field) is not None
+    ]
+
+
+def identity_warnings(settings: Settings) -> list[str]:
+    """Members whose commits cannot be recognised: self-approval checks match a commit's
+    author email; without one only the exact author name (or a GitHub login) matches."""
+    guarded = [
+        env.name
+        for env in settings.environments[1:]  # the first one's approvals never apply
+        if env.approvals is not None and not env.approvals.allow_self_approval
+    ]
+    if not guarded:
+        return []
+    return [
+        f"warning: team.members[{i}] ({m.name}): no email, so commits by {m.name} are "
+        f"recognised only if the author name is exactly {m.name!r}; self-approval in "
+        f"{', '.join(guarded)} cannot be prevented reliably (add `email`)"
+        for i, m in enumerate(settings.team.members)
+        if not m.email
     ]
 
 
