@@ -77,8 +77,8 @@ probe() {
   echo "[$1,$ok,$n,$(($(date +%s) - s))]" > "$d/$1"
 }
 l=""
-for a in "-lk -p SELF_TEST_PORT -e true" "-lk -p SELF_TEST_PORT" "-ll -p SELF_TEST_PORT -e true" \
-  "-l -p SELF_TEST_PORT" "-lu -p UDP_TEST_PORT"; do
+for a in "-lu -p UDP_TEST_PORT" "-lk -p SELF_TEST_PORT -e true" "-lk -p SELF_TEST_PORT" \
+  "-ll -p SELF_TEST_PORT -e true" "-l -p SELF_TEST_PORT"; do
   nc $a </dev/null >/dev/null 2>&1 &
   l="$l $!"
 done
@@ -89,8 +89,14 @@ while [ $i -lt 10 ]; do
   i=$((i + 1)); sleep 0.3
 done
 if [ $t = 1 ] && tcp 127.0.0.1 CLOSED_TEST_PORT 1 >/dev/null 2>&1; then t=0; fi
-if nc -u -z -w 1 127.0.0.1 UDP_TEST_PORT >/dev/null 2>&1 &&
-  ! nc -u -z -w 1 127.0.0.1 CLOSED_TEST_PORT >/dev/null 2>&1; then u=1; fi
+i=0
+while [ $i -lt 3 ]; do
+  if nc -u -z -w 1 127.0.0.1 UDP_TEST_PORT >/dev/null 2>&1; then
+    nc -u -z -w 1 127.0.0.1 CLOSED_TEST_PORT >/dev/null 2>&1 || u=1
+    break
+  fi
+  i=$((i + 1)); sleep 0.3
+done
 kill $l 2>/dev/null
 printf '%s\n' "$CHECKS" | {
   while read -r id kind host port wait timeout; do
