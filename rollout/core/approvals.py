@@ -212,18 +212,33 @@ class ApprovalStatus:
     """Blocking risk rules that apply: no approval grants the rollout while they do."""
 
     def summary(self) -> str:
+        """One line for people: who approved, or how many more are needed and from whom.
+
+        Never "2/2" while a group's approval is still missing: the count given is
+        what quorum still lacks, with the groups it must include.
+        """
         if self.granted:
             return f"approved by {', '.join(self.approvers)}"
-        parts = [f"{len(self.approvers)}/{self.required} approvals"]
-        parts += [f"blocked: {reason}" for reason in self.blocked]
+        more = self.still_needed
+        text = f"waiting for {more} more approval{'' if more == 1 else 's'}"
         if self.missing_groups:
-            parts.append(
-                "needs "
-                + ", ".join(f"{n} from {g}" for g, n in sorted(self.missing_groups.items()))
-            )
-        if self.who_can_approve:
-            parts.append(f"can approve: {', '.join(self.who_can_approve)}")
-        return "; ".join(parts)
+            groups = [f"{n} from group {g}" for g, n in sorted(self.missing_groups.items())]
+            if more == 1:
+                text += f", from group {next(iter(self.missing_groups))}"
+            elif more == sum(self.missing_groups.values()):
+                text += f" ({', '.join(groups)})"
+            else:
+                text += f" (at least {', '.join(groups)})"
+        if self.approvers:
+            text += f"; approved so far by {', '.join(self.approvers)}"
+        if more == 0:  # quorum is there, but a blocking rule holds it back
+            by = f" (approved by {', '.join(self.approvers)})" if self.approvers else ""
+            text = f"enough approvals{by}, but not granted"
+        elif self.who_can_approve:
+            text += f"; can approve: {', '.join(self.who_can_approve)}"
+        else:
+            text += "; nobody else on the roster may give it"
+        return "; ".join([*(f"blocked: {reason}" for reason in self.blocked), text])
 
 
 # --- risk rules -------------------------------------------------------------------
@@ -439,7 +454,8 @@ def evaluate_approvals(
         for name, m in allowed.items()
         if name not in approvers and (rules.allow_self_approval or name not in author_names)
     ]
-    if missing_groups:
+    if missing_groups and still_needed <= sum(missing_groups.values()):
+        # Only group approvals are missing; while more are needed, anyone allowed counts.
         candidates = [m for m in candidates if m.groups & set(missing_groups)]
     who = () if granted else tuple(m.name for m in candidates)
 

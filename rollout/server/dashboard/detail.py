@@ -11,7 +11,7 @@ from rollout.findings import findings_from_json
 from rollout.server.context import ServerContext
 from rollout.server.dashboard.diff_graph import connections, diff_table, graph_svg
 from rollout.server.dashboard.markup import csrf_field, esc, short_sha, state_badge, table, when
-from rollout.server.dashboard.views import Waiting, stage_steps
+from rollout.server.dashboard.progress import STATE_EVENTS, Waiting, stage_steps, visited_states
 from rollout.store.records import RolloutRecord
 
 _REJECTABLE = {s.value for s in predecessors(State.REJECTED)}
@@ -229,6 +229,7 @@ def rollout_html(
     now = ctx.clock()
     opened = len(connections(rollout.diff, "opened"))
     closed = len(connections(rollout.diff, "closed"))
+    visited = visited_states(ctx.store.events(rollout_id=rollout.id, kinds=STATE_EVENTS, limit=500))
     return (
         f'<section class="summary" aria-label="Summary"><dl>'
         f"<dt>State</dt><dd>"
@@ -239,8 +240,8 @@ def rollout_html(
         f"<dt>Author</dt><dd>{esc(rollout.author)}</dd>"
         f"{_signed(rollout)}"
         f"<dt>Previous</dt><dd>{short_sha(rollout.previous_sha)}</dd>"
-        f"<dt>Waiting for</dt><dd>{waiting.reason(rollout, now, tz)}</dd></dl>"
-        f"{stage_steps(rollout)}</section>"
+        f"<dt>{waiting.label(rollout)}</dt><dd>{waiting.reason(rollout, now, tz)}</dd></dl>"
+        f"{stage_steps(rollout, visited)}</section>"
         f'<section aria-labelledby="h-actions"><h2 id="h-actions">Actions</h2>'
         f"{actions_html(rollout, member, csrf)}</section>"
         f'<section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>'

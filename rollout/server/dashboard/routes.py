@@ -30,8 +30,9 @@ from rollout.server.context import ServerContext
 from rollout.server.dashboard.csrf import refusal
 from rollout.server.dashboard.detail import rollout_html
 from rollout.server.dashboard.markup import STATIC_PREFIX, csrf_field, esc, page, zone
+from rollout.server.dashboard.progress import Waiting
 from rollout.server.dashboard.session import SignIn, Viewer
-from rollout.server.dashboard.views import DashboardStore, Waiting, overview_html
+from rollout.server.dashboard.views import DashboardStore, overview_html
 from rollout.server.dashboard.windows_page import windows_html
 
 TZ_COOKIE = "nr_tz"

@@ -1,39 +1,20 @@
-"""What the pages show, gathered from the store, the approval rules and the windows.
+"""The rollouts page: environments and what runs there, active rollouts, history.
 
-Shared by the rollouts page (and its live fragment) and the rollout page:
-the stage a rollout is at, and why it waits (approvals missing and from
-whom, a hold, the next usable window).
+What a rollout waits for and the stages it passed come from
+:mod:`rollout.server.dashboard.progress`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from rollout.core.lifecycle import ACTIVE, TERMINAL, State
-from rollout.core.windows import GateRules, current_or_next_window
-from rollout.errors import RolloutError
 from rollout.server.context import ServerContext, ServerStore
 from rollout.server.dashboard.markup import esc, short_sha, state_badge, table, when
+from rollout.server.dashboard.progress import Waiting
 from rollout.store.records import DeploymentRecord, RolloutRecord
-from rollout.windows_rules import SettingsWindowGate
-
-STAGES: tuple[tuple[State, str], ...] = (
-    (State.DETECTED, "detected"),
-    (State.VALIDATED, "validated"),
-    (State.STAGING_APPLIED, "staging applied"),
-    (State.STAGING_VERIFIED, "staging verified"),
-    (State.AWAITING_APPROVAL, "awaiting approval"),
-    (State.APPROVED, "approved"),
-    (State.SCHEDULED, "scheduled"),
-    (State.PRODUCTION_APPLIED, "applied"),
-    (State.PRODUCTION_VERIFIED, "verified"),
-    (State.DONE, "done"),
-)
-FAILED = {State.INVALID, State.STAGING_FAILED, State.PRODUCTION_FAILED, State.REJECTED}
 
 
 class DashboardStore(ServerStore, Protocol):
@@ -43,98 +24,47 @@ class DashboardStore(ServerStore, Protocol):
         self, environment: str, status: str = "applied"
     ) -> DeploymentRecord | None: ...
 
-
-def stage_steps(rollout: RolloutRecord) -> str:
-    """An ordered list of stages with the current one marked (`aria-current="step"`)."""
-    try:
-        state = State(rollout.state)
-    except ValueError:
-        return state_badge(rollout.state)
-    order = [s for s, _ in STAGES]
-    current = order.index(state) if state in order else -1
-    items = []
-    for index, (_stage, label) in enumerate(STAGES):
-        cls = "done" if current > index or state == State.DONE else "todo"
-        extra = ""
-        if index == current:
-            cls, extra = "current", ' aria-current="step"'
-        items.append(f'<li class="step step-{cls}"{extra}>{esc(label)}</li>')
-    tail = ""
-    if current < 0:
-        tail = f'<li class="step step-end" aria-current="step">{state_badge(rollout.state)}</li>'
-    return f'<ol class="stages" aria-label="Stages">{"".join(items)}{tail}</ol>'
+    def deployments(self, environment: str, limit: int = 100) -> list[DeploymentRecord]: ...
 
 
-class Waiting:
-    """Why a rollout waits; window rules are cached per environment and year."""
+def deployed_by(store: DashboardStore, deployed: DeploymentRecord) -> str:
+    """Which rollout put this revision there; a rollback says so and names both rollouts.
 
-    def __init__(self, ctx: ServerContext) -> None:
-        self._ctx = ctx
-        self._gate = SettingsWindowGate(ctx.settings)
-
-    def rules(self, environment: str, now: datetime) -> GateRules:
-        """The window rules of `environment` (ConfigError for an unknown one)."""
-        return self._gate.rules(environment, now)
-
-    def window_text(self, environment: str, now: datetime, tz: ZoneInfo) -> str:
-        try:
-            window = current_or_next_window(self._gate.rules(environment, now), now)
-        except RolloutError as exc:
-            return esc(exc.message)
-        if window is None:
-            return "no usable window in the coming year"
-        if window.start <= now:
-            return f"window open now, until {when(window.end, tz)}"
-        return f"next window {when(window.start, tz)} – {when(window.end, tz)}"
-
-    def reason(self, rollout: RolloutRecord, now: datetime, tz: ZoneInfo) -> str:
-        """HTML: approvals missing and from whom, a hold, the next window."""
-        lines: list[str] = []
-        if rollout.reason and rollout.reason.startswith("blocked: "):
-            lines.append(f'<strong class="blocked">{esc(rollout.reason)}</strong>')
-        hold = self._ctx.store.hold_of(rollout.environment)
-        if hold is not None and hold.held and rollout.state in _GATED:
-            lines.append(
-                f"{esc(rollout.environment)} is on hold"
-                f"{': ' + esc(hold.reason) if hold.reason else ''} (by {esc(hold.actor)})"
-            )
-        if rollout.state == State.AWAITING_APPROVAL.value:
-            try:
-                status = self._ctx.approvals.status(rollout)
-            except RolloutError as exc:
-                lines.append(esc(exc.message))
-                status = None
-            if status is not None:
-                lines.append(
-                    f"approvals {len(status.approvers)}/{status.required}"
-                    + (f" (by {esc(', '.join(status.approvers))})" if status.approvers else "")
-                )
-                for group, count in sorted(status.missing_groups.items()):
-                    lines.append(f"needs {count} from group {esc(group)}")
-                if status.who_can_approve:
-                    lines.append(f"can approve: {esc(', '.join(status.who_can_approve))}")
-        if rollout.state == State.SCHEDULED.value and isinstance(rollout.plan, Mapping):
-            at = rollout.plan.get("scheduled_at")
-            if isinstance(at, str):
-                with contextlib.suppress(ValueError):
-                    lines.append(f"scheduled for {when(datetime.fromisoformat(at), tz)}")
-        if rollout.state in _GATED:
-            lines.append(self.window_text(rollout.environment, now, tz))
-        blocked = bool(rollout.reason and rollout.reason.startswith("blocked: "))
-        if rollout.reason and not blocked and rollout.state != State.AWAITING_APPROVAL.value:
-            lines.append(esc(rollout.reason))
-        return "<br>".join(lines) or "—"
-
-
-_GATED = {State.AWAITING_APPROVAL.value, State.APPROVED.value, State.SCHEDULED.value}
+    The engine records the revision a rollback restores under the rollout that
+    failed (it did the rollback), so that rollout's own commit tells them apart.
+    """
+    if not deployed.rollout_id:
+        return "— (outside a rollout)"
+    link = rollout_id_link(deployed.rollout_id)
+    owner = store.get_rollout(deployed.rollout_id)
+    if owner is None or owner.commit_sha == deployed.commit_sha:
+        return link
+    first = next(
+        (
+            d
+            for d in store.deployments(deployed.environment, limit=50)
+            if d.commit_sha == deployed.commit_sha
+            and d.rollout_id != deployed.rollout_id
+            and d.applied_at <= deployed.applied_at
+        ),
+        None,
+    )
+    text = f"restored by the rollback of {link}, which failed"
+    if first is not None and first.rollout_id:
+        text += f"; first deployed by {rollout_id_link(first.rollout_id)}"
+    return text
 
 
 def _values(states: Collection[State]) -> list[str]:
     return sorted(s.value for s in states)
 
 
+def rollout_id_link(rollout_id: str) -> str:
+    return f'<a href="/rollouts/{esc(rollout_id)}"><code>{esc(rollout_id)}</code></a>'
+
+
 def rollout_link(rollout: RolloutRecord) -> str:
-    return f'<a href="/rollouts/{esc(rollout.id)}"><code>{esc(rollout.id)}</code></a>'
+    return rollout_id_link(rollout.id)
 
 
 def overview_html(ctx: ServerContext, store: DashboardStore, waiting: Waiting, tz: ZoneInfo) -> str:
@@ -154,10 +84,7 @@ def overview_html(ctx: ServerContext, store: DashboardStore, waiting: Waiting, t
                 f"<strong>{esc(env.name)}</strong>",
                 short_sha(deployed.commit_sha) if deployed else "nothing deployed yet",
                 when(deployed.applied_at, tz) if deployed else "—",
-                f'<a href="/rollouts/{esc(deployed.rollout_id)}"><code>'
-                f"{esc(deployed.rollout_id)}</code></a>"
-                if deployed and deployed.rollout_id
-                else "—",
+                deployed_by(store, deployed) if deployed else "—",
                 held,
             ]
         )

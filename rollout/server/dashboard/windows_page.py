@@ -8,7 +8,7 @@ from rollout.core.windows import closed_reasons
 from rollout.errors import RolloutError
 from rollout.server.context import ServerContext
 from rollout.server.dashboard.markup import esc, table, when
-from rollout.server.dashboard.views import Waiting
+from rollout.server.dashboard.progress import Waiting
 from rollout.server.dashboard.windows_chart import build_chart, windows_table
 
 

@@ -31,7 +31,7 @@ def test_stage_changes_appear_without_a_reload(signed_in: Any, dash: Dashboard) 
     )
     expect(stage).to_have_attribute("data-state", "awaiting_approval")
     row = page.locator(".active tr", has=page.locator(f'.stage[data-rollout="{rollout.id}"]'))
-    expect(row).to_contain_text("approvals 0/1")
+    expect(row).to_contain_text("waiting for 1 more approval")
     expect(row).to_contain_text("can approve: alice, bob")
     expect(row).to_contain_text("next window Mon 02 Mar 15:00 CET")
     assert page.evaluate("window.__notReloaded") is True

@@ -23,7 +23,7 @@ def test_valid_command_is_acknowledged_then_answered_through_response_url(
     assert response.json()["response_type"] == "ephemeral"
     (reply,) = service.hooks.wait_for(1)
     assert "alice approved" in reply["text"]
-    assert "1/2 approvals" in reply["text"]
+    assert "waiting for 1 more approval" in reply["text"]
     events = service.store.events(rollout_id=rollout.id, kinds=["approval.granted"])
     assert [(e.actor, e.channel) for e in events] == [("alice", "slack")]
     assert events[0].request_id is not None and events[0].request_id.startswith("trig-")
@@ -156,7 +156,7 @@ def test_status_and_help_answer_at_once(service: Service) -> None:
     rollout = service.rollout()
     body, headers = service.slack_command("UBOB", "status")
     text = service.post_slack("/slack/commands", body, headers).json()["text"]
-    assert rollout.id in text and "0/2 approvals" in text
+    assert rollout.id in text and "waiting for 2 more approvals" in text
     body, headers = service.slack_command("UBOB", "")
     assert (
         "/rollout approve ID" in service.post_slack("/slack/commands", body, headers).json()["text"]

@@ -49,7 +49,9 @@ def test_missing_approvals_say_who_can_still_approve() -> None:
     assert not status.granted
     assert status.still_needed == 1
     assert status.who_can_approve == ("carol",)  # bob authored it; sec and zed not allowed
-    assert status.summary() == "1/2 approvals; can approve: carol"
+    assert status.summary() == (
+        "waiting for 1 more approval; approved so far by alice; can approve: carol"
+    )
 
 
 def test_expired_other_commit_and_disallowed_approvals_do_not_count() -> None:
