@@ -28,6 +28,7 @@ from rollout.core.cron import first_instant
 from rollout.core.windows import (
     GateRules,
     Window,
+    deny_intervals,
     format_window,
     usable_windows,
     working_intervals,
@@ -181,9 +182,14 @@ def window_table(windows: Sequence[Window], zone: ZoneInfo) -> Table:
 def timeline(
     rules: GateRules, windows: Sequence[Window], start: datetime, end: datetime, zone: ZoneInfo
 ) -> list[Text]:
-    """Per local day: a 24 h bar for the usable windows and one per member."""
+    """Per local day: a 24 h bar for the usable windows, one per member, and one for
+    deny windows and one for freezes when any touch the period."""
     spans = [(w.start, w.end) for w in windows]
-    width = max([10, *(len(p.name) for p in rules.roster)]) + 2
+    closed = [
+        ("deny window", [(a, b) for a, b, _ in deny_intervals(rules, start, end)]),
+        ("freeze", [(f.start, f.end) for f in rules.freezes if f.end > start and f.start < end]),
+    ]
+    width = max([12, *(len(p.name) for p in rules.roster)]) + 2
     lines: list[Text] = []
     day = start.astimezone(zone).date()
     while True:
@@ -208,7 +214,15 @@ def timeline(
                 style = "bold green" if share and open_share else "blue" if share else "dim"
                 row.append(_glyph(share), style=style)
             lines.append(row)
+        for label, blocked in closed:
+            if blocked:
+                row = Text(label.ljust(width))
+                for share in _cells(blocked, edges):
+                    row.append(_glyph(share, "×"), style="bold red" if share else "dim")
+                lines.append(row)
         day += timedelta(days=1)
+    lines.append(Text(""))
+    lines.append(Text("30 min per cell: █ usable / within hours, ▌ part of it, × denied or frozen"))
     return lines
 
 
@@ -225,5 +239,5 @@ def _cells(spans: Sequence[tuple[datetime, datetime]], edges: Sequence[datetime]
     return shares
 
 
-def _glyph(share: float) -> str:
-    return "█" if share >= 0.999 else "▌" if share > 0 else "·"
+def _glyph(share: float, full: str = "█") -> str:
+    return full if share >= 0.999 else "▌" if share > 0 else "·"

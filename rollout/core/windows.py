@@ -39,6 +39,7 @@ __all__ = [
     "Window",
     "closed_reasons",
     "current_or_next_window",
+    "deny_intervals",
     "format_window",
     "is_usable",
     "next_usable_start",
@@ -225,6 +226,24 @@ def closed_reasons(rules: GateRules, now: datetime) -> list[str]:
             f"the window ends at {ends}, less than min_duration ({_duration(need)}) from now"
         )
     return reasons
+
+
+def deny_intervals(
+    rules: GateRules, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, str]]:
+    """The explicit deny windows firing in [start, end), clipped, in order: (from, until,
+    `'<cron>' (<zone>)`). Empty when the rules are disabled (always open)."""
+    if not rules.enabled:
+        return []
+    lo, hi = _seconds(start), _seconds(end)
+    found = []
+    for window in rules.explicit:
+        if window.kind != "deny":
+            continue
+        text = f"'{window.schedule.expression}' ({window.timezone.key})"
+        for a, b in _clip(_fires(window, lo, hi), lo, hi):
+            found.append((_instant(a), _instant(b), text))
+    return sorted(found)
 
 
 def working_intervals(

@@ -3,23 +3,33 @@
 The stored `rollout.diff` is what :func:`rollout.policy.report.diff_json`
 writes::
 
-    {"opened": [{"from": "shop/web", "to": "shop/db", "port": 5432, "protocol": "TCP",
-                 "policies": ["shop/allow-web"], "from_external": false,
-                 "to_external": false}, ...],
-     "closed": [...same shape...],
-     "ports": ["5432/TCP"], "added_endpoints": [], "removed_endpoints": []}
+    {"opened": [{"from": "shop/web", "to": "shop/db", "port": 5432, "end_port": 5432,
+                 "ports": "5432", "protocol": "TCP", "policies": ["shop/allow-web"],
+                 "from_external": false, "to_external": false}, ...],
+     "closed": [...same shape...], "ports": ["5432/TCP"], ...}
 
-`from`/`to` are `namespace/workload`, or a CIDR for an external peer (then
-`from_external`/`to_external` is true). Nodes are workloads grouped in one
-box per namespace (external peers in an "external" box); one edge per
-(opened|closed, from, to) labelled with every port it carries. Each edge is
-`<g class="edge" data-kind="opened|closed">`, so tests and scripts can count.
+`from`/`to` are `namespace/name` as the policy engine names them (the same
+names the PR comment and the CLI print), or a CIDR for an external peer.
+
+Layout (computed here, so nothing depends on the browser's text metrics
+beyond a monospace font): one column of namespace boxes stacked top to
+bottom, one node per workload, every node as wide as the longest name; to
+the right a gutter of vertical lanes. An edge leaves its source node to the
+right, runs along its lane and enters its target from the right with an
+arrow. Edges whose vertical extents overlap get different lanes; each lane
+is as wide as its widest label, and labels sit in the bands between node
+rows, where no edge runs horizontally. So no label overlaps another label,
+a node or an edge, and the picture's size follows from its content: nothing
+is cut at any width (a narrow screen scrolls the figure).
+
+Each edge is `<g class="edge" data-kind="opened|closed" data-from data-to
+data-ports>` with one `<text>`, so tests and scripts can count and read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rollout.server.dashboard.markup import esc, table
@@ -27,8 +37,19 @@ from rollout.server.dashboard.markup import esc, table
 EXTERNAL = "external"
 MAX_NODES = 80
 MAX_EDGES = 300
-_NODE_W, _NODE_H, _NODE_GAP = 170, 28, 14
-_COL_GAP, _PAD, _HEAD = 130, 16, 30
+MAX_LABEL_PORTS = 3
+
+# Geometry in px. Text is monospace (see dashboard.css); widths per character
+# are slightly generous so a name always fits its box.
+NODE_CHAR_W, LABEL_CHAR_W, HEAD_CHAR_W = 8.2, 7.6, 8.2
+PAD = 12  # inside a namespace box, around the figure
+HEAD_H = 28  # a namespace box's title row
+BAND_H = 22  # between node rows: where edge labels sit
+NODE_MIN_H = 28
+ATTACH_GAP = 10  # between edge ends on one node
+LABEL_H = 16
+GUTTER_GAP = 28  # between the node column and the first lane
+LANE_GAP = 16  # between a label and the next lane
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,28 @@ class Edge:
     ports: tuple[str, ...]
     policies: tuple[str, ...]
 
+    @property
+    def label(self) -> str:
+        shown = ", ".join(self.ports[:MAX_LABEL_PORTS])
+        hidden = len(self.ports) - MAX_LABEL_PORTS
+        return f"{shown} +{hidden}" if hidden > 0 else shown
+
+
+@dataclass
+class _Node:
+    name: str
+    shown: str
+    y: float = 0.0
+    height: float = NODE_MIN_H
+    ends: list[tuple[float, int, str]] = field(default_factory=list)  # (other y, edge, end)
+
+    def attach_y(self, index: int) -> float:
+        return (
+            self.y
+            + ATTACH_GAP * (index + 1)
+            + (self.height - ATTACH_GAP * (len(self.ends) + 1)) / 2
+        )
+
 
 def _node_namespace(name: str, external: bool) -> str:
     if external or "/" not in name:
@@ -46,10 +89,14 @@ def _node_namespace(name: str, external: bool) -> str:
     return name.split("/", 1)[0]
 
 
-def _port_text(item: Mapping[str, Any]) -> str:
-    port = item.get("port")
+def port_text(item: Mapping[str, Any]) -> str:
+    """`5432/TCP`, `8447-8450/TCP` or `all/TCP` for one stored connection."""
     protocol = str(item.get("protocol") or "TCP")
-    return f"{port}/{protocol}" if port not in (None, "") else f"any/{protocol}"
+    ports = item.get("ports")
+    if ports not in (None, ""):
+        return f"{ports}/{protocol}"
+    port = item.get("port")
+    return f"{port}/{protocol}" if port not in (None, "") else f"all/{protocol}"
 
 
 def connections(diff: Any, kind: str) -> list[Mapping[str, Any]]:
@@ -69,7 +116,7 @@ def edges(diff: Any) -> list[Edge]:
         for row in connections(diff, kind):
             key = (kind, str(row["from"]), str(row["to"]))
             ports, policies = merged.setdefault(key, ([], set()))
-            text = _port_text(row)
+            text = port_text(row)
             if text not in ports:
                 ports.append(text)
             policies.update(str(p) for p in row.get("policies") or ())
@@ -90,6 +137,142 @@ def _external_nodes(diff: Any) -> set[str]:
     return found
 
 
+@dataclass
+class _Layout:
+    boxes: list[str]
+    nodes: dict[str, _Node]
+    bands: list[tuple[float, float]]  # free of nodes: label rows
+    node_x: float
+    node_w: float
+    height: float
+
+
+def _layout_nodes(names: Sequence[str], external: set[str], all_edges: Sequence[Edge]) -> _Layout:
+    columns: dict[str, list[str]] = {}
+    for name in names:
+        columns.setdefault(_node_namespace(name, name in external), []).append(name)
+    order = sorted(c for c in columns if c != EXTERNAL) + (
+        [EXTERNAL] if EXTERNAL in columns else []
+    )
+    nodes: dict[str, _Node] = {}
+    for ns in order:
+        for name in columns[ns]:
+            shown = name.split("/", 1)[1] if ns != EXTERNAL else name
+            nodes[name] = _Node(name, shown)
+    for index, edge in enumerate(all_edges):
+        nodes[edge.source].ends.append((0.0, index, "source"))
+        nodes[edge.target].ends.append((0.0, index, "target"))
+    for node in nodes.values():
+        node.height = max(NODE_MIN_H, ATTACH_GAP * (len(node.ends) + 1))
+    labels = ["External peers" if ns == EXTERNAL else f"namespace {ns}" for ns in order]
+    node_w = max(
+        [len(n.shown) * NODE_CHAR_W + 20 for n in nodes.values()]
+        + [len(label) * HEAD_CHAR_W + 8 for label in labels]  # title: PAD in, PAD to spare
+        + [120.0]
+    )
+    box_w = node_w + 2 * PAD
+    node_x = PAD + PAD
+    y = float(PAD)
+    boxes: list[str] = []
+    bands: list[tuple[float, float]] = [(0.0, y)]
+    for ns, label in zip(order, labels, strict=True):
+        top = y
+        bands.append((top, top + HEAD_H))
+        y += HEAD_H
+        for name in columns[ns]:
+            node = nodes[name]
+            node.y = y
+            y += node.height
+            bands.append((y, y + BAND_H))
+            y += BAND_H
+        boxes.append(
+            f'<g class="namespace" data-namespace="{esc(ns)}">'
+            f'<rect x="{PAD}" y="{top:.1f}" width="{box_w:.1f}" height="{y - top:.1f}" rx="8"/>'
+            f'<text x="{PAD + PAD}" y="{top + 19:.1f}" class="ns-label">{esc(label)}</text>'
+        )
+        for name in columns[ns]:
+            node = nodes[name]
+            boxes.append(
+                f'<g class="node" data-node="{esc(name)}"><title>{esc(name)}</title>'
+                f'<rect x="{node_x}" y="{node.y:.1f}" width="{node_w:.1f}" '
+                f'height="{node.height:.1f}" rx="4"/>'
+                f'<text x="{node_x + 10}" y="{node.y + node.height / 2 + 4.5:.1f}">'
+                f"{esc(node.shown)}</text></g>"
+            )
+        boxes.append("</g>")
+        bands.append((y, y + PAD))
+        y += PAD
+    return _Layout(boxes, nodes, bands, node_x, node_w, y + PAD)
+
+
+def _order_ends(layout: _Layout, all_edges: Sequence[Edge]) -> None:
+    """Each node's edge ends sorted by where the other end is, so edges cross less."""
+    centre = {name: n.y + n.height / 2 for name, n in layout.nodes.items()}
+    for node in layout.nodes.values():
+        keyed = []
+        for _, index, end in node.ends:
+            edge = all_edges[index]
+            other = edge.target if end == "source" else edge.source
+            keyed.append((centre[other], index, end))
+        node.ends = sorted(keyed)
+
+
+def _end_y(layout: _Layout, edge_index: int, name: str, end: str) -> float:
+    node = layout.nodes[name]
+    for position, (_, index, which) in enumerate(node.ends):
+        if index == edge_index and which == end:
+            return node.attach_y(position)
+    raise KeyError(name)
+
+
+def _label_band(bands: Sequence[tuple[float, float]], lo: float, hi: float) -> float:
+    """The top of the label band nearest the middle of [lo, hi] (inside it when one fits)."""
+    middle = (lo + hi) / 2
+    fitting = [(a, b) for a, b in bands if b - a >= LABEL_H + 2]
+    inside = [(a, b) for a, b in fitting if lo <= (a + b) / 2 <= hi]
+    a, b = min(inside or fitting, key=lambda band: abs((band[0] + band[1]) / 2 - middle))
+    return (a + b) / 2 - LABEL_H / 2
+
+
+@dataclass
+class _Placed:
+    """An edge's ends, label row and vertical extent; its lane once assigned."""
+
+    index: int
+    ys: float
+    yt: float
+    label_top: float
+    low: float
+    high: float
+    width: float
+    lane: int = 0
+
+
+def _place(layout: _Layout, index: int, edge: Edge) -> _Placed:
+    ys = _end_y(layout, index, edge.source, "source")
+    yt = _end_y(layout, index, edge.target, "target")
+    top = _label_band(layout.bands, min(ys, yt), max(ys, yt))
+    low = min(ys, yt, top) - 3
+    high = max(ys, yt, top + LABEL_H) + 3
+    return _Placed(index, ys, yt, top, low, high, len(edge.label) * LABEL_CHAR_W + 8)
+
+
+def _assign_lanes(placed: Sequence[_Placed]) -> list[float]:
+    """Give each edge a lane (shortest extents first, nearest the nodes) where its
+    extent overlaps no other's; return each lane's width (its widest label)."""
+    lanes: list[list[_Placed]] = []
+    for edge in sorted(placed, key=lambda p: (p.high - p.low, p.index)):
+        for number, taken in enumerate(lanes):
+            if all(edge.high <= o.low or edge.low >= o.high for o in taken):
+                edge.lane = number
+                taken.append(edge)
+                break
+        else:
+            edge.lane = len(lanes)
+            lanes.append([edge])
+    return [max(p.width for p in lane) for lane in lanes]
+
+
 def graph_svg(diff: Any) -> str:
     """The diff as an SVG graph; a note instead when it is empty or too big to draw."""
     all_edges = edges(diff)
@@ -102,51 +285,26 @@ def graph_svg(diff: Any) -> str:
             f'<p class="note">{len(names)} workloads and {len(all_edges)} edges are too many '
             "to draw; the table below lists every connection.</p>"
         )
-    columns: dict[str, list[str]] = {}
-    for name in names:
-        columns.setdefault(_node_namespace(name, name in external), []).append(name)
-    order = sorted(c for c in columns if c != EXTERNAL) + (
-        [EXTERNAL] if EXTERNAL in columns else []
-    )
-    pos: dict[str, tuple[float, float, int]] = {}  # node -> (x, y centre-left, column)
-    boxes: list[str] = []
-    tallest = 0
-    for index, ns in enumerate(order):
-        x = _PAD + index * (_NODE_W + 2 * _PAD + _COL_GAP)
-        members = columns[ns]
-        height = _HEAD + len(members) * (_NODE_H + _NODE_GAP) + _PAD
-        tallest = max(tallest, height)
-        label = "External peers" if ns == EXTERNAL else f"namespace {ns}"
-        boxes.append(
-            f'<g class="namespace" data-namespace="{esc(ns)}">'
-            f'<rect x="{x}" y="{_PAD}" width="{_NODE_W + 2 * _PAD}" height="{height}" rx="8"/>'
-            f'<text x="{x + _PAD}" y="{_PAD + 20}" class="ns-label">{esc(label)}</text>'
-        )
-        for row, name in enumerate(members):
-            nx = x + _PAD
-            ny = _PAD + _HEAD + row * (_NODE_H + _NODE_GAP)
-            pos[name] = (nx, ny + _NODE_H / 2, index)
-            shown = name.split("/", 1)[1] if ns != EXTERNAL and "/" in name else name
-            if len(shown) > 22:
-                shown = shown[:21] + "…"
-            boxes.append(
-                f'<g class="node" data-node="{esc(name)}"><title>{esc(name)}</title>'
-                f'<rect x="{nx}" y="{ny}" width="{_NODE_W}" height="{_NODE_H}" rx="4"/>'
-                f'<text x="{nx + 8}" y="{ny + 19}">{esc(shown)}</text></g>'
-            )
-        boxes.append("</g>")
-    width = _PAD + len(order) * (_NODE_W + 2 * _PAD + _COL_GAP) - _COL_GAP + _PAD
-    height = tallest + 2 * _PAD
-    pair_seen: dict[frozenset[str], int] = {}
-    drawn = [_edge_svg(e, pos, pair_seen) for e in all_edges]
+    layout = _layout_nodes(names, external, all_edges)
+    _order_ends(layout, all_edges)
+    placed = [_place(layout, index, edge) for index, edge in enumerate(all_edges)]
+    right = layout.node_x + layout.node_w
+    x = right + GUTTER_GAP
+    lane_x = []
+    for width in _assign_lanes(placed):
+        lane_x.append(x)
+        x += 6 + width + LANE_GAP
+    svg_w = x + PAD
+    drawn = [_edge_svg(all_edges[p.index], right, lane_x[p.lane], p) for p in placed]
     opened = sum(1 for e in all_edges if e.kind == "opened")
     closed = len(all_edges) - opened
     summary = f"{opened} opened and {closed} closed edges between {len(names)} workloads"
     return (
         f'<figure class="graph"><div class="scroll" tabindex="0" role="region" '
         f'aria-label="Connectivity graph">'
-        f'<svg class="diff-graph" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-labelledby="graph-title">'
+        f'<svg class="diff-graph" viewBox="0 0 {svg_w:.0f} {layout.height:.0f}" '
+        f'width="{svg_w:.0f}" height="{layout.height:.0f}" role="img" '
+        f'aria-labelledby="graph-title">'
         f'<title id="graph-title">{esc(summary)}</title>'
         "<defs>"
         '<marker id="arrow-opened" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
@@ -155,46 +313,30 @@ def graph_svg(diff: Any) -> str:
         '<marker id="arrow-closed" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
         'class="arrow-closed"/></marker></defs>'
-        f"{''.join(boxes)}{''.join(drawn)}</svg></div>"
+        f"{''.join(layout.boxes)}{''.join(drawn)}</svg></div>"
         f'<figcaption>{esc(summary)}. <span class="key key-opened">green: opened</span>, '
-        '<span class="key key-closed">red dashed: closed</span>; ports on the edges.'
-        "</figcaption></figure>"
+        '<span class="key key-closed">red dashed: closed</span>; each edge leaves its source '
+        "to the right and points into its destination; ports on the edges.</figcaption></figure>"
     )
 
 
-def _edge_svg(
-    edge: Edge, pos: Mapping[str, tuple[float, float, int]], seen: dict[frozenset[str], int]
-) -> str:
-    sx, sy, scol = pos[edge.source]
-    tx, ty, tcol = pos[edge.target]
-    pair = frozenset((edge.source, edge.target))
-    bend = seen.get(pair, 0)
-    seen[pair] = bend + 1
-    offset = bend * 16
-    if tcol > scol:
-        x0, x3 = sx + _NODE_W, tx
-        c1, c2 = (x0 + 60, sy + offset), (x3 - 60, ty + offset)
-    elif tcol < scol:
-        x0, x3 = sx, tx + _NODE_W
-        c1, c2 = (x0 - 60, sy + offset), (x3 + 60, ty + offset)
-    else:  # same namespace: loop out to the right of the box
-        x0 = x3 = sx + _NODE_W
-        reach = 50 + 12 * abs(ty - sy) / (_NODE_H + _NODE_GAP) + offset
-        c1, c2 = (x0 + reach, sy), (x3 + reach, ty)
-    y0, y3 = sy, ty
-    mx = (x0 + 3 * c1[0] + 3 * c2[0] + x3) / 8
-    my = (y0 + 3 * c1[1] + 3 * c2[1] + y3) / 8
-    ports = ", ".join(edge.ports[:3]) + (f" +{len(edge.ports) - 3}" if len(edge.ports) > 3 else "")
+def _edge_svg(edge: Edge, right: float, lane: float, placed: _Placed) -> str:
+    ys, yt, label_top, width = placed.ys, placed.yt, placed.label_top, placed.width
     title = f"{edge.kind}: {edge.source} → {edge.target} on {', '.join(edge.ports)}"
     if edge.policies:
         title += f" ({', '.join(edge.policies)})"
-    d = f"M{x0:.1f},{y0:.1f} C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {x3:.1f},{y3:.1f}"
+    label_mid = label_top + LABEL_H / 2
+    # Out along the source's row, along the lane (by the label when it lies outside the
+    # span, as for a workload talking to itself), back along the target's row.
+    d = f"M{right:.1f},{ys:.1f} H{lane:.1f} V{label_mid:.1f} V{yt:.1f} H{right:.1f}"
     return (
         f'<g class="edge edge-{edge.kind}" data-kind="{edge.kind}" '
         f'data-from="{esc(edge.source)}" data-to="{esc(edge.target)}" '
         f'data-ports="{esc(" ".join(edge.ports))}"><title>{esc(title)}</title>'
         f'<path d="{d}" marker-end="url(#arrow-{edge.kind})"/>'
-        f'<text x="{mx:.1f}" y="{my - 4:.1f}" text-anchor="middle">{esc(ports)}</text></g>'
+        f'<rect class="label-bg" x="{lane + 4:.1f}" y="{label_top:.1f}" width="{width:.1f}" '
+        f'height="{LABEL_H}" rx="3"/>'
+        f'<text x="{lane + 8:.1f}" y="{label_top + 12:.1f}">{esc(edge.label)}</text></g>'
     )
 
 
@@ -208,7 +350,7 @@ def diff_table(diff: Any) -> str:
                     f'<span class="key key-{kind}">{kind}</span>',
                     f"<code>{esc(row['from'])}</code>",
                     f"<code>{esc(row['to'])}</code>",
-                    esc(_port_text(row)),
+                    esc(port_text(row)),
                     esc(", ".join(str(p) for p in row.get("policies") or ()) or "—"),
                 ]
             )

@@ -1,8 +1,9 @@
-"""The windows chart: seven days of working hours, usable windows and freezes.
+"""The windows chart: seven days of working hours, usable windows, deny windows, freezes.
 
 Drawn server-side as SVG in the viewer's timezone: one row per roster member
 (their working hours), one row of usable windows (`data-kind="usable"`, with
-`data-start`/`data-end` in UTC), freezes shaded across every row
+`data-start`/`data-end` in UTC), explicit deny windows hatched across every
+row (`data-kind="deny"`) and freezes shaded across every row
 (`data-kind="freeze"`). Days start at the viewer's local midnight, so a DST
 change shows as a 23- or 25-hour day. A table lists the same windows in text.
 """
@@ -13,7 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from rollout.core.windows import GateRules, Window, usable_windows, working_intervals
+from rollout.core.windows import (
+    GateRules,
+    Window,
+    deny_intervals,
+    usable_windows,
+    working_intervals,
+)
 from rollout.server.dashboard.markup import esc, table, when
 
 DAYS = 7
@@ -25,6 +32,7 @@ class Chart:
     start: datetime
     end: datetime
     windows: list[Window]
+    denies: list[tuple[datetime, datetime, str]]
     svg: str
 
 
@@ -74,6 +82,17 @@ def build_chart(rules: GateRules, now: datetime, tz: ZoneInfo) -> Chart:
             f'width="{max(x1 - x0, 1):.1f}" height="{n_rows * _ROW_H}">'
             f"<title>frozen: {esc(freeze.reason)}</title></rect>"
         )
+    denies = deny_intervals(rules, start, end)
+    for a, b, what in denies:
+        x0, x1 = x(a), x(b)
+        text = f"deny window {what}: {a.astimezone(tz):%a %H:%M} – {b.astimezone(tz):%a %H:%M}"
+        parts.append(
+            f'<rect class="deny" data-kind="deny" '
+            f'data-start="{esc(a.astimezone(UTC).isoformat())}" '
+            f'data-end="{esc(b.astimezone(UTC).isoformat())}" x="{x0:.1f}" y="{_TOP}" '
+            f'width="{max(x1 - x0, 1):.1f}" height="{n_rows * _ROW_H}">'
+            f"<title>{esc(text)}</title></rect>"
+        )
     for index, (label, name) in enumerate(rows):
         y = _TOP + index * _ROW_H
         person = rules.roster[index]
@@ -115,7 +134,8 @@ def build_chart(rules: GateRules, now: datetime, tz: ZoneInfo) -> Chart:
         )
     width = _LABEL_W + plot_w + 10
     summary = (
-        f"Working hours of {len(rows)} members and {len(windows)} usable windows, "
+        f"Working hours of {len(rows)} members, {len(windows)} usable windows and "
+        f"{len(denies)} deny windows, "
         f"{start:%a %d %b} to {end - timedelta(seconds=1):%a %d %b}, times in {tz.key}"
     )
     svg = (
@@ -124,7 +144,7 @@ def build_chart(rules: GateRules, now: datetime, tz: ZoneInfo) -> Chart:
         f'height="{height}" role="img" aria-labelledby="chart-title">'
         f'<title id="chart-title">{esc(summary)}</title>{"".join(parts)}</svg></div>'
     )
-    return Chart(start, end, windows, svg)
+    return Chart(start, end, windows, denies, svg)
 
 
 def windows_table(windows: list[Window], tz: ZoneInfo) -> str:

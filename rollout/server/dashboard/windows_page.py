@@ -55,15 +55,18 @@ def windows_html(ctx: ServerContext, waiting: Waiting, env: str | None, tz: Zone
         for f in rules.freezes
         if f.end > chart.start and f.start < chart.end
     ]
+    denies = [[when(a, tz), when(b, tz), esc(what)] for a, b, what in chart.denies]
     return (
         picker
         + status
         + f'<section aria-labelledby="h-chart"><h2 id="h-chart">Next 7 days in {esc(tz.key)}</h2>'
         + '<p class="legend"><span class="key key-hours">working hours</span> '
         '<span class="key key-usable">usable window</span> '
+        '<span class="key key-deny">deny window</span> '
         '<span class="key key-freeze">freeze</span></p>'
         + chart.svg
         + "</section>"
         + windows_table(chart.windows, tz)
+        + table("Deny windows in these 7 days", ["from", "until", "schedule"], denies)
         + table("Freezes in these 7 days", ["from", "until", "reason"], freezes)
     )

@@ -162,3 +162,18 @@ def test_gate_wait_sleeps_until_the_window_opens(tmp_path: Path) -> None:
         cli, [*args, "--max-wait", "10s"], obj=Clock(now=lambda: utc(2026, 3, 9, 10))
     )
     assert too_far.exit_code == 7 and "beyond --max-wait" in too_far.stderr
+
+
+def test_timeline_draws_deny_windows_and_freezes(tmp_path: Path) -> None:
+    # The deny window fires Fridays 15:00-16:00 UTC; 12 March is frozen in Berlin.
+    config = str(write(tmp_path))
+    args = ["windows", "-c", config, "--from", "2026-03-12T00:00Z", "--days", "2", "--tz", "UTC"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    deny = [line for line in lines if line.startswith("deny window")]
+    assert len(deny) == 2  # one per local day shown
+    friday = deny[1].removeprefix("deny window").strip()
+    assert friday == "·" * 30 + "××" + "·" * 16  # 15:00-16:00 UTC: cells 30 and 31
+    freeze = [line for line in lines if line.startswith("freeze")]
+    assert freeze and "×" in freeze[0]
