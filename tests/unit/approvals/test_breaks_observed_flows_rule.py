@@ -67,7 +67,8 @@ def test_a_blocking_rule_holds_the_rollout_whatever_the_approvals() -> None:
     approvals = [ApprovalDecision(m, "approve", NOW) for m in ("ada", "grace")]
     status = evaluate_approvals(Rules(required=1), ROSTER, (), approvals, risk, NOW)
     assert not status.granted
-    assert status.summary().startswith("2/1 approvals; blocked: risk rule 'observed': this change")
+    assert status.summary().startswith("blocked: risk rule 'observed': this change")
+    assert status.summary().endswith("; enough approvals (approved by ada, grace), but not granted")
     assert "blocked until each cut flow is acknowledged" in status.summary()
     released = risk_findings([rule(block=True)], [], [REPORT], acknowledged={REPORT.key})
     assert evaluate_approvals(Rules(required=1), ROSTER, (), approvals, released, NOW).granted
