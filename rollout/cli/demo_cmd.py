@@ -23,18 +23,31 @@ EXIT_NO_BINARIES = 2
     default=None,
     help="Build the kube binaries if missing without asking (--build) or never (--no-build).",
 )
-def command(keep: bool, no_color: bool, build: bool | None) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Also print the webhook payloads (JSON).")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Keep the service and its dashboard up after the story, printing the URL and a "
+    "sign-in token, until Ctrl-C.",
+)
+def command(keep: bool, no_color: bool, build: bool | None, verbose: bool, serve: bool) -> None:
     """Run the whole flow on an embedded example: two local clusters, a good
     commit to production and a bad one rolled back. Takes about a minute."""
-    # In a pipe or a log, wide enough that the tables stay one line per row.
-    width = None if sys.stdout.isatty() else 140
-    console = Console(no_color=no_color, highlight=False, width=width)
-    sys.exit(run(console, keep=keep, build=build))
+    # The terminal's width, or $COLUMNS (80 when neither says) in a pipe or a log.
+    console = Console(no_color=no_color, highlight=False)
+    sys.exit(run(console, keep=keep, build=build, verbose=verbose, serve=serve))
 
 
-def run(console: Console, *, keep: bool, build: bool | None) -> int:
+def run(
+    console: Console,
+    *,
+    keep: bool,
+    build: bool | None,
+    verbose: bool = False,
+    serve: bool = False,
+) -> int:
     """The demo's exit code: 0 both commits behaved as expected, 1 otherwise,
-    2 no kube binaries, 130 interrupted (Ctrl-C or SIGTERM)."""
+    2 no kube binaries, 130 interrupted (Ctrl-C or SIGTERM) before the story ended."""
     # Imported here so the other commands do not pay for uvicorn, the store and the engine.
     from rollout.demo.runner import DemoFailed, DemoRunner
     from rollout.demo.view import DemoView
@@ -42,7 +55,7 @@ def run(console: Console, *, keep: bool, build: bool | None) -> int:
     from rollout.devcluster.errors import HarnessError, KubeBinariesMissing
     from rollout.errors import RolloutError
 
-    view = DemoView(console)
+    view = DemoView(console, verbose=verbose)
     try:
         found = kube.KubeBinaries.discover()
     except KubeBinariesMissing as exc:
@@ -66,7 +79,7 @@ def run(console: Console, *, keep: bool, build: bool | None) -> int:
 
     previous = signal.signal(signal.SIGTERM, terminate)
     view.intro()
-    runner = DemoRunner(view, found, keep=keep)
+    runner = DemoRunner(view, found, keep=keep, serve=serve)
     try:
         return 0 if runner.run() else EXIT_UNEXPECTED
     except KeyboardInterrupt:

@@ -101,3 +101,13 @@ class WebhookReceiver:
             self.deliveries.append(
                 Delivery(lowered.get("x-netpol-rollout-event", "?"), delivery_id, ok, payload)
             )
+
+
+def of_rollout(deliveries: list[Delivery], rollout_id: str) -> list[Delivery]:
+    """The deliveries about one rollout (a previous rollout's late ones are not its own)."""
+    mine = []
+    for d in deliveries:
+        rollout = d.payload.get("rollout")
+        if isinstance(rollout, dict) and rollout.get("id") == rollout_id:
+            mine.append(d)
+    return mine

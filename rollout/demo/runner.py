@@ -39,16 +39,16 @@ from rollout.cluster_ops import ClusterOps
 from rollout.config import load_config
 from rollout.config.schema import Settings
 from rollout.demo import scenario, world
-from rollout.demo.receiver import WebhookReceiver
+from rollout.demo.receiver import WebhookReceiver, of_rollout
 from rollout.demo.scenario import DemoFailed
-from rollout.demo.view import DemoView
+from rollout.demo.view import DemoView, Failure
 from rollout.devcluster.apiserver import ApiServer
 from rollout.devcluster.binaries import KubeBinaries
 from rollout.devcluster.processes import free_ports
 from rollout.render import KUSTOMIZE_ENV
 from rollout.server.auth import hash_token, new_token
 from rollout.service import Service
-from rollout.store.records import RolloutRecord
+from rollout.store.records import RolloutRecord, StageEvent
 from rollout.wiring import git_for
 
 TERMINAL = frozenset(
@@ -56,7 +56,6 @@ TERMINAL = frozenset(
 )
 ROLLOUT_TIMEOUT = 75.0  # seconds for one commit, detection to a final state
 DELIVERY_WAIT = 8.0  # seconds to wait for the last webhook of a rollout
-_FINAL_EVENTS = {"done": "production.applied", "staging_failed": "staging.rolled_back"}
 
 
 __all__ = ["DemoFailed", "DemoRunner"]
@@ -65,10 +64,13 @@ __all__ = ["DemoFailed", "DemoRunner"]
 class DemoRunner:
     """Set up, run both commits, tear down. `run()` -> True when both behaved as expected."""
 
-    def __init__(self, view: DemoView, binaries: KubeBinaries, *, keep: bool = False) -> None:
+    def __init__(
+        self, view: DemoView, binaries: KubeBinaries, *, keep: bool = False, serve: bool = False
+    ) -> None:
         self.view = view
         self.binaries = binaries
         self.keep = keep
+        self.serve = serve
         self.root: Path | None = None
         self._stack = ExitStack()
         self._token = new_token()
@@ -87,9 +89,14 @@ class DemoRunner:
         self.root = Path(tempfile.mkdtemp(prefix="netpol-demo-"))
         try:
             self._set_up()
-            results = [self._scenario(change) for change in scenario.CHANGES]
+            results = [
+                self._scenario(number, change)
+                for number, change in enumerate(scenario.CHANGES, start=1)
+            ]
             ok = all(results)
             self.view.finished(ok, time.monotonic() - started, results)
+            if self.serve:
+                self._serve_until_interrupted()
             return ok
         except BaseException as exc:
             self.view.cleaning_up(interrupted=isinstance(exc, KeyboardInterrupt))
@@ -217,11 +224,19 @@ class DemoRunner:
 
     # -- one commit ------------------------------------------------------------------------------
 
-    def _scenario(self, change: scenario.Change) -> bool:
+    def _serve_until_interrupted(self) -> None:
+        """Keep the service up for the browser until Ctrl-C (or SIGTERM); then clean up."""
+        self.view.serving(self._url, scenario.APPROVER, self._token)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            self.view.cleaning_up(interrupted=False)
+
+    def _scenario(self, number: int, change: scenario.Change) -> bool:
         service = self._require_service()
         receiver = self._require_receiver()
-        self.view.scenario(change)
-        seen_deliveries = len(receiver.deliveries)
+        self.view.scenario(number, change)
         repository = self._require_repository()
         change.edit(repository.policies)
         sha = repository.commit(change.message)
@@ -252,14 +267,18 @@ class DemoRunner:
                     self.view.timed_out(current.state, ROLLOUT_TIMEOUT)
                     return False
                 time.sleep(0.2)
-        final = _FINAL_EVENTS.get(current.state)
-        if final is not None:
-            _wait(
-                lambda: any(d.event == final for d in receiver.take(seen_deliveries)),
-                DELIVERY_WAIT,
-                None,
+        if current.state == "staging_failed" and isinstance(current.smoke, dict):
+            self.view.failure(
+                Failure(
+                    changed=repository.changed_lines(sha),
+                    smoke=current.smoke.get("staging") or {},
+                    rolled_back_to=_rolled_back_to(service.store.events(rollout_id=rollout.id)),
+                )
             )
-        self.view.webhooks(receiver.take(seen_deliveries), scenario.WEBHOOK_NAME)
+        # This rollout's notifications only: a previous rollout's late ones are not its own.
+        _wait(lambda: self._delivered(rollout.id), DELIVERY_WAIT, None)
+        mine = of_rollout(receiver.take(0), rollout.id)
+        self.view.webhooks(mine, scenario.WEBHOOK_NAME)
         if current.state == "done":
             self.view.production(self._production_summary(current))
         self.view.audit(service.store.events(rollout_id=rollout.id))
@@ -279,10 +298,16 @@ class DemoRunner:
             _wait(detected, 30, f"a rollout for {sha[:12]}")
         return found[0]
 
+    def _delivered(self, rollout_id: str) -> bool:
+        """Every webhook notification of the rollout was delivered (or gave up)."""
+        items = self._require_service().store.outbox_items(rollout_id=rollout_id)
+        wanted = f"webhook:{scenario.WEBHOOK_NAME}"
+        return all(item.status != "pending" for item in items if item.channel == wanted)
+
     def _show_artifacts(self, rollout: RolloutRecord, shown: set[str]) -> None:
         if isinstance(rollout.diff, dict) and "diff" not in shown:
             shown.add("diff")
-            self.view.diff(rollout.diff, rollout.lint)
+            self.view.diff(rollout.environment, rollout.diff, rollout.lint)
         if isinstance(rollout.smoke, dict):
             for env, entry in rollout.smoke.items():
                 if f"smoke:{env}" not in shown and isinstance(entry, dict):
@@ -341,6 +366,13 @@ class DemoRunner:
     def _require_receiver(self) -> WebhookReceiver:
         assert self._receiver is not None
         return self._receiver
+
+
+def _rolled_back_to(events: list[StageEvent]) -> str | None:
+    for event in reversed(events):
+        if event.kind == "rollback" and event.details.get("to"):
+            return str(event.details["to"])
+    return None
 
 
 def _utc_now() -> datetime:

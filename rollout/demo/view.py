@@ -1,7 +1,11 @@
-"""What `rollout demo` shows: rich panels and tables in a terminal, plain lines in a pipe.
+"""What `rollout demo` shows: short lines and narrow tables that read at 80 columns.
 
 The runner calls one method per thing that happened; nothing here does I/O
-other than writing to the console it was given.
+other than writing to the console it was given. Each fact is printed once,
+in words: stages as they are reached, the connectivity diff, smoke results
+(a table only for the checks that failed), the approval, the notifications,
+what production runs, and the audit log, one line per event. Full webhook
+payloads only with `verbose` (`rollout demo -v`).
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -22,8 +29,14 @@ from rich.text import Text
 
 from rollout.demo.receiver import Delivery
 from rollout.demo.scenario import Change
-from rollout.findings import findings_from_json
-from rollout.smoke.results import report_from_dict, to_table
+from rollout.demo.wording import (
+    changed_words,
+    checks_of,
+    connections,
+    counted,
+    event_text,
+    payload_summary,
+)
 from rollout.store.records import StageEvent
 
 # The path a rollout takes, with the label shown for each state.
@@ -47,13 +60,23 @@ FAILURES = {
     "production_failed": "production failed",
 }
 NODE_SIMULATED = (
-    "node simulated: probe pods ran on a simulated node, connections judged by the "
-    "policy engine on the cluster's live NetworkPolicies (no real network plugin)"
+    "probe pods run on a simulated node; the policy engine judges each connection on the "
+    "cluster's live NetworkPolicies (no real network plugin)"
 )
+_SHOWN_EVENTS = {"rollback", "rollback.skipped"}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a commit failed, as the demo explains it."""
+
+    changed: Sequence[str]  # the commit's changed lines, `path` then `- old` / `+ new`
+    smoke: Mapping[str, Any]  # the failing environment's smoke entry
+    rolled_back_to: str | None
 
 
 class Pipeline:
-    """The live stage panel of one rollout; prints one line per state change."""
+    """The live stage panel of one rollout; prints one line per state reached."""
 
     def __init__(self, console: Console, rollout_id: str) -> None:
         self._console = console
@@ -69,24 +92,20 @@ class Pipeline:
         label = dict(STAGES).get(state) or FAILURES.get(state, state)
         style = "red" if state in FAILURES else "green"
         elapsed = time.monotonic() - self._started
-        self._console.print(
-            f"  [{style}]●[/] stage [bold]{state}[/]: {label}  [dim]+{elapsed:.1f}s[/]"
-        )
+        self._console.print(f"  [{style}]●[/] {label} [dim]+{elapsed:.1f}s[/]")
         if self.live is not None:
             self.live.update(self.render())
 
     def event(self, event: StageEvent) -> None:
-        summary = event.details.get("summary") or event.details.get("message") or ""
-        who = f" by {event.actor}" if event.actor not in ("", "system", "netpol-rollout") else ""
-        env = f" [{event.environment}]" if event.environment else ""
-        self._console.print(f"    [dim]· {event.kind}{env}{who} {summary}[/]")
+        if event.kind in _SHOWN_EVENTS:
+            self._console.print(f"    [dim]· {escape(event_text(event))}[/]")
 
     def render(self) -> Panel:
         table = Table.grid(padding=(0, 1))
         reached = set(self._states)
         current = self._states[-1] if self._states else ""
         for state, label in STAGES:
-            if state == current and state not in ("done",):
+            if state == current and state != "done":
                 mark = "[yellow]▶[/]"
             elif state in reached:
                 mark = "[green]✓[/]"
@@ -95,20 +114,25 @@ class Pipeline:
             table.add_row(mark, label if state in reached else f"[dim]{label}[/]")
         if current in FAILURES:
             table.add_row("[red]✗[/]", f"[red]{FAILURES[current]}[/]")
-        return Panel(table, title=f"rollout {self._rollout_id[:12]}", expand=False)
+        return Panel(table, title=f"rollout {self._rollout_id}", expand=False)
 
 
 class DemoView:
-    """Everything the demo prints, on `console`."""
+    """Everything the demo prints, on `console`; payloads only when `verbose`."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, verbose: bool = False) -> None:
         self.console = console
+        self.verbose = verbose
+
+    def say(self, markup: str, indent: int = 0) -> None:
+        """One statement; wrapped lines keep the indent, so it reads at any width."""
+        self.console.print(Padding(Text.from_markup(markup), (0, 0, 0, indent), expand=False))
 
     # -- set-up --------------------------------------------------------------------------------
 
     def intro(self) -> None:
         self.console.rule("[bold]netpol-rollout demo")
-        self.console.print(
+        self.say(
             "Two local clusters (staging, production), the example policy repository, "
             "the service in this process, and two commits: one good, one with a mistake.\n"
         )
@@ -129,160 +153,182 @@ class DemoView:
         self, *, root: Path, url: str, webhook: str, approver: str, smoke_timeout: str
     ) -> None:
         table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
         table.add_row("work folder", str(root))
-        table.add_row("service", f"{url}  (API, Slack and GitHub endpoints, dashboard)")
-        table.add_row("webhook receiver", f"{webhook}  (verifies HMAC signatures)")
-        table.add_row("approver", f"{approver}  (1 approval needed for production)")
-        table.add_row("window", "production window open now (hourly, 2 h long)")
-        table.add_row("smoke tests", f"timeout {smoke_timeout} per check, on a simulated node")
+        table.add_row("service", f"{url} (API, webhooks, dashboard)")
+        table.add_row("webhook receiver", f"{webhook} (checks signatures)")
+        table.add_row("approver", f"{approver} (1 approval for production)")
+        table.add_row("window", "production open now (hourly, 2 h long)")
+        table.add_row("smoke tests", f"{smoke_timeout} per check; {NODE_SIMULATED}")
         self.console.print(Panel(table, title="demo set-up", expand=False))
 
     # -- one commit ------------------------------------------------------------------------------
 
-    def scenario(self, change: Change) -> None:
+    def scenario(self, number: int, change: Change) -> None:
         self.console.print()
-        self.console.rule(f"[bold]{change.title}")
+        self.console.rule(f"[bold]{number}. {change.title}")
         self.console.print(f"[dim]expected: {change.explanation}[/]")
 
     def pushed(self, sha: str, message: str, author: str) -> None:
-        self.console.print(f"pushed [bold]{sha[:12]}[/] {message!r} by {author}")
+        self.say(f'pushed [bold]{sha[:12]}[/] "{escape(message)}" by {escape(author)}')
 
     @contextmanager
     def pipeline(self, rollout_id: str) -> Iterator[Pipeline]:
         pipeline = Pipeline(self.console, rollout_id)
         if not self.console.is_terminal:
-            yield pipeline
-            self.console.print(pipeline.render())
+            yield pipeline  # the stage lines say it all; no panel repeating them
             return
         with Live(pipeline.render(), console=self.console, refresh_per_second=8) as live:
             pipeline.live = live
             yield pipeline
             live.update(pipeline.render())
 
-    def diff(self, diff: Mapping[str, Any], lint: Any) -> None:
+    def diff(self, environment: str, diff: Mapping[str, Any], lint: Any) -> None:
         if "error" in diff:
-            self.console.print(f"[yellow]connectivity diff unavailable:[/] {diff['error']}")
+            self.say(f"[yellow]connectivity diff unavailable:[/] {escape(str(diff['error']))}")
             return
-        rows = [("+", c) for c in _connections(diff.get("opened"))]
-        rows += [("-", c) for c in _connections(diff.get("closed"))]
+        rows = [("+", c) for c in connections(diff.get("opened"))]
+        rows += [("-", c) for c in connections(diff.get("closed"))]
         opened = sum(1 for sign, _ in rows if sign == "+")
-        table = Table(
-            title=f"connectivity diff: {opened} opened, {len(rows) - opened} closed",
-            title_justify="left",
+        self.say(
+            f"connectivity diff for {escape(environment)}: {opened} opened, "
+            f"{len(rows) - opened} closed"
         )
-        for column in ("", "from", "to", "port", "because of"):
-            table.add_column(column, overflow="fold")
         for sign, c in rows:
-            table.add_row(
-                "[green]+[/]" if sign == "+" else "[red]-[/]",
-                c["from"],
-                c["to"],
-                c["port"],
-                c["policies"],
-            )
+            colour = "green" if sign == "+" else "red"
+            self.say(f"[{colour}]{sign}[/] {escape(c['from'])} → {escape(c['to'])}  {c['port']}", 2)
+            for index, policy in enumerate(c["policies"]):
+                self.say(f"[dim]{'because of' if index == 0 else 'and':>10} {escape(policy)}[/]", 4)
         if not rows:
-            table.add_row("", "[dim](no connection changes between existing workloads)[/]")
-        findings = findings_from_json(lint)
-        if findings:
-            table.caption = f"lint: {len(findings)} finding(s) in the new revision"
-        self.console.print(table)
+            self.say("[dim](no connection changes between existing workloads)[/]", 2)
+        self._lint(lint)
+
+    def _lint(self, lint: Any) -> None:
+        findings = lint.get("findings", []) if isinstance(lint, Mapping) else []
+        findings = [f for f in findings if isinstance(f, Mapping)]
+        if not findings:
+            self.say("lint: no findings")
+            return
+        self.say(f"lint: {len(findings)} finding{'s' if len(findings) != 1 else ''}")
+        for f in findings[:5]:
+            head = f"{f.get('severity', '')} {f.get('id', '')}"
+            self.say(f"{escape(head)} {escape(str(f.get('object', '')))}:", 2)
+            self.say(f"[dim]{escape(str(f.get('message', '')))}[/]", 4)
+        if len(findings) > 5:
+            self.say(f"[dim]… and {len(findings) - 5} more on the dashboard[/]", 2)
 
     def smoke(self, environment: str, entry: Mapping[str, Any]) -> None:
-        report = entry.get("report")
-        if isinstance(report, Mapping) and "results" in report:
-            table = to_table(report_from_dict(report))
-            table.title = f"smoke tests in {environment} (node simulated): {table.title}"
-        else:
-            table = Table(title=f"smoke tests in {environment} (node simulated)")
-            table.add_column("summary")
-            table.add_row(str(entry.get("summary", entry)))
-        table.caption = NODE_SIMULATED
-        self.console.print(table)
+        """One line when every check passed; each failed check, with what it expected."""
+        checks = checks_of(entry)
+        failed = [c for c in checks if c.get("outcome") != "passed"]
+        verdict = "" if entry.get("ok") else " [red]FAILED[/]"
+        if not checks:
+            summary = escape(str(entry.get("summary", "")))
+            self.say(f"smoke tests in {escape(environment)}{verdict}: {summary}")
+            return
+        self.say(
+            f"smoke tests in {escape(environment)}{verdict}: {len(checks) - len(failed)} of "
+            f"{len(checks)} checks passed"
+        )
+        for c in failed:
+            target = str(c.get("target") or "")
+            if c.get("port"):
+                target += f" {c.get('port')}/{c.get('protocol') or 'TCP'}"
+            observed = escape(str(c.get("observed") or c.get("outcome") or ""))
+            expect = escape(str(c.get("expect") or ""))
+            name = escape(str(c.get("name")))
+            self.say(f"[red]✗[/] {name}: expected {expect}, observed {observed}", 2)
+            self.say(f"[dim]{escape(str(c.get('source')))} → {escape(target)}[/]", 6)
 
     def approval(self, *, approver: str, url: str, token: str, status: int, body: Any) -> None:
         message = body.get("message", "") if isinstance(body, Mapping) else str(body)
-        lines = Text()
-        lines.append(f"POST {url}\n", style="bold")
-        lines.append(f"Authorization: Bearer {token[:8]}… ({approver}'s member token)\n")
-        lines.append("X-Request-Id: demo-approval\n")
-        lines.append(f"-> {status} {message}", style="green" if status < 300 else "red")
-        self.console.print(Panel(lines, title=f"approval sent as {approver}", expand=False))
+        colour = "green" if status < 300 else "red"
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1]
+        self.say(f"approval: POST {escape(path)}")
+        self.say(f"as {escape(approver)} with a member token ({escape(token[:8])}…)", 2)
+        self.say(f"→ [{colour}]{status}[/] {escape(str(message))}", 2)
+
+    def failure(self, failure: Failure) -> None:
+        """Why the commit was bad: what it changed, which checks caught it, what was undone."""
+        self.say("[bold]why it failed[/]")
+        if failure.changed:
+            self.say("the commit changed", 2)
+            for line, times in counted(failure.changed):
+                colour = "red" if line.startswith("-") else "green" if line.startswith("+") else ""
+                shown = f"[{colour}]{escape(line)}[/]" if colour else escape(line)
+                self.say(shown + (f" [dim]({times} times)[/]" if times > 1 else ""), 4)
+        for old, new in changed_words(failure.changed):
+            self.say(f"that is, [red]{escape(old)}[/] became [green]{escape(new)}[/]", 4)
+        failed = [c for c in checks_of(failure.smoke) if c.get("outcome") != "passed"]
+        if failed:
+            names = ", ".join(escape(str(c.get("name"))) for c in failed)
+            self.say(f"and the smoke checks above found those flows blocked: {names}", 2)
+        if failure.rolled_back_to:
+            self.say(
+                f"staging was rolled back to {failure.rolled_back_to[:12]}, the last good "
+                "revision; production never saw the commit",
+                2,
+            )
 
     def webhooks(self, deliveries: Sequence[Delivery], name: str) -> None:
-        table = Table(
-            title=f"notification payloads received by the local webhook {name!r}",
-            title_justify="left",
-        )
-        for column in ("signature", "event", "environment", "summary", "delivery id"):
-            table.add_column(column, overflow="fold")
+        valid = all(d.verified for d in deliveries)
+        check = "all signatures valid" if valid else "[red]✗ INVALID signature(s)[/]"
+        self.say(f"notifications received by the webhook {escape(name)!r} ({check}):")
+        width = max([len(d.event) for d in deliveries] + [5])
         for d in deliveries:
-            payload = d.payload
-            table.add_row(
-                "[green]✓ valid[/]" if d.verified else "[red]✗ INVALID[/]",
-                d.event,
-                str(payload.get("environment", "")),
-                _payload_summary(payload),
-                d.delivery_id[:24],
-            )
+            mark = "[green]✓ valid[/]" if d.verified else "[red]✗ INVALID[/]"
+            env = escape(str(d.payload.get("environment") or ""))
+            said = payload_summary(d.payload)
+            self.say(f"{mark} {d.event:<{width}} {env}" + (f": {escape(said)}" if said else ""), 2)
         if not deliveries:
-            table.add_row("", "[dim](none yet)[/]", "", "", "")
-        self.console.print(table)
-        if deliveries:
+            self.say("[dim](none)[/]", 2)
+        if self.verbose and deliveries:
             sample = json.dumps(deliveries[-1].payload, indent=2, sort_keys=True)
             self.console.print(
                 Panel(
-                    Syntax(
-                        _clip(sample, 40), "json", theme="ansi_dark", background_color="default"
-                    ),
-                    title=f"last payload ({deliveries[-1].event})",
+                    Syntax(sample, "json", theme="ansi_dark", background_color="default"),
+                    title=f"payload of {deliveries[-1].event}",
                     expand=False,
                 )
             )
 
     def production(self, summary: Mapping[str, Any]) -> None:
-        table = Table(
-            title=f"production applied at {str(summary.get('sha', ''))[:12]}", title_justify="left"
-        )
-        table.add_column("what")
-        table.add_column("", overflow="fold")
         details = summary.get("details") or {}
-        table.add_row("result", str(details.get("summary", "")))
+        policies = summary.get("policies") or []
         counts = details.get("counts")
+        plan = ""
         if isinstance(counts, Mapping):
-            table.add_row("plan", ", ".join(f"{k} {v}" for k, v in counts.items()))
-        for key in ("applied", "deleted", "refused"):
-            items = details.get(key)
-            if items:
-                table.add_row(key, "\n".join(str(i) for i in items))
-        policies = summary.get("policies")
-        if policies:
-            table.add_row(
-                "NetworkPolicies in production", f"{len(policies)}: " + ", ".join(policies)
-            )
-        self.console.print(table)
+            plan = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        self.say(
+            f"production now runs {escape(str(summary.get('sha', ''))[:12])}: "
+            f"{len(policies)} NetworkPolicies" + (f" ({escape(plan)})" if plan else "")
+        )
+        for item in details.get("applied") or ():
+            self.say(f"[green]applied[/] {escape(str(item))}", 2)
+        for item in details.get("deleted") or ():
+            self.say(f"[red]deleted[/] {escape(str(item))}", 2)
+        if self.verbose and policies:
+            self.say("[dim]" + escape(", ".join(str(p) for p in policies)) + "[/]", 2)
 
     def audit(self, events: Sequence[StageEvent]) -> None:
-        table = Table(title="audit log (the rollout's recorded events)", title_justify="left")
-        for column in ("at (UTC)", "environment", "event", "actor", "channel", "details"):
-            table.add_column(column, overflow="fold")
+        self.say("audit log (the rollout's recorded events, UTC):")
+        table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False)
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
         for e in events:
-            table.add_row(
-                e.at.strftime("%H:%M:%S"),
-                e.environment or "",
-                e.kind,
-                e.actor,
-                e.channel,
-                _short(e.details),
-            )
+            who = "" if e.channel in ("", "system") else f" [dim](by {e.actor} via {e.channel})[/]"
+            what = Text.from_markup(escape(event_text(e)) + who)
+            table.add_row(f"  {e.at:%H:%M:%S}", e.environment or "", what)
         self.console.print(table)
 
     def outcome(self, change: Change, state: str, ok: bool) -> None:
+        shown = FAILURES.get(state, state)
         if ok:
-            self.console.print(f"[bold green]✓ {change.title}: ended {state}, as expected[/]")
+            self.console.print(f"[bold green]✓ {change.title}: {shown}, as expected[/]")
         else:
-            self.console.print(
-                f"[bold red]✗ {change.title}: ended {state}, expected {change.expect}[/]"
-            )
+            self.console.print(f"[bold red]✗ {change.title}: {shown}, expected {change.expect}[/]")
 
     def timed_out(self, state: str, seconds: float) -> None:
         self.console.print(f"[bold red]✗ no final state after {seconds:.0f}s (still {state})[/]")
@@ -296,6 +342,13 @@ class DemoView:
             f"{verdict}: {sum(results)}/{len(results)} commits behaved as expected "
             f"in {seconds:.0f}s"
         )
+
+    def serving(self, url: str, member: str, token: str) -> None:
+        self.console.print()
+        self.console.print(f"[bold]The service and its dashboard stay up:[/] {url}/")
+        self.console.print(f"sign in as {member} with this token (valid until you stop):")
+        self.console.print(f"  {token}", soft_wrap=True)
+        self.console.print("Press Ctrl-C to stop and clean up.")
 
     def kept(self, root: Path) -> None:
         self.console.print(f"kept {root} (--keep): service.log, state.db, the git remote")
@@ -316,46 +369,3 @@ class DemoView:
                 yield
         else:
             yield
-
-
-def _connections(value: Any) -> list[dict[str, str]]:
-    """Connections of a stored diff: a list of dicts (or of "+ a -> b" lines)."""
-    out: list[dict[str, str]] = []
-    for c in value if isinstance(value, list) else ():
-        if isinstance(c, Mapping):
-            out.append(
-                {
-                    "from": str(c.get("from", "")),
-                    "to": str(c.get("to", "")),
-                    "port": f"{c.get('protocol', '')}/{c.get('port', '')}",
-                    "policies": ", ".join(str(p) for p in c.get("policies") or ()),
-                }
-            )
-        else:
-            out.append({"from": str(c), "to": "", "port": "", "policies": ""})
-    return out
-
-
-def _payload_summary(payload: Mapping[str, Any]) -> str:
-    commit = payload.get("commit") if isinstance(payload.get("commit"), Mapping) else {}
-    parts = [str(commit.get("sha", ""))[:8]] if commit else []
-    for key in ("reason", "actor"):
-        if payload.get(key):
-            parts.append(f"{key}: {payload[key]}")
-    smoke = payload.get("smoke")
-    if isinstance(smoke, Mapping):
-        parts.append(f"smoke {smoke.get('passed', 0)} passed/{smoke.get('failed', 0)} failed")
-    diff = payload.get("diff")
-    if isinstance(diff, Mapping):
-        parts.append(f"diff +{diff.get('opened', 0)}/-{diff.get('closed', 0)}")
-    return ", ".join(parts)
-
-
-def _short(details: Mapping[str, Any], limit: int = 110) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in details.items() if k not in ("report",))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _clip(text: str, lines: int) -> str:
-    rows = text.splitlines()
-    return text if len(rows) <= lines else "\n".join([*rows[:lines], "  …"])

@@ -94,6 +94,17 @@ class PolicyRepository:
         git(self.work, "init", "-q", "-b", "main")
         git(self.work, "remote", "add", "origin", str(self.remote))
 
+    def changed_lines(self, sha: str) -> list[str]:
+        """What commit `sha` changed: per file its path, then `- old` and `+ new` lines."""
+        out = git(self.work, "diff", "--unified=0", "--no-color", f"{sha}~1", sha)
+        lines: list[str] = []
+        for line in out.splitlines():
+            if line.startswith("+++ b/"):
+                lines.append(line.removeprefix("+++ b/"))
+            elif line[:1] in "+-" and not line.startswith(("+++", "---")):
+                lines.append(f"{line[0]} {line[1:].strip()}")
+        return lines
+
     def commit(self, message: str) -> str:
         """Commit everything in the work tree, push it, return the sha."""
         git(self.work, "add", "-A")

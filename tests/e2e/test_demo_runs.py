@@ -4,6 +4,7 @@ also when interrupted with Ctrl-C."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from rollout.devcluster.binaries import KubeBinaries
 from rollout.devcluster.errors import KubeBinariesMissing
@@ -40,7 +42,7 @@ def sandbox(tmp_path: Path, binaries: KubeBinaries) -> tuple[Path, dict[str, str
         "TMPDIR": str(tmp),
         "HOME": str(home),  # the service's git mirror cache goes under ~/.cache
         "NETPOL_KUBE_BIN_DIR": str(binaries.etcd.parent),
-        "COLUMNS": "140",
+        "COLUMNS": "80",
     }
     return tmp_path, env
 
@@ -75,49 +77,123 @@ def assert_clean(root: Path) -> None:
     assert not mirrors.exists() or sorted(p.name for p in mirrors.iterdir()) == []
 
 
-def test_demo_carries_a_good_commit_to_production_and_rolls_a_bad_one_back(
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
+    """Lines of the demo's output up to and including the one containing `marker`."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if marker in line:
+                found.set()
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert found.wait(timeout), "".join(lines)[-6000:]
+    return lines
+
+
+def show_dashboard(url: str, token: str, bad_commit: str) -> None:
+    """Sign in with the printed token; the rollouts and the bad rollout's page, screenshotted."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{url}/login")
+            page.get_by_label("Your API token").fill(token)
+            page.get_by_role("button", name="Sign in").click()
+            history = page.locator("table.history")
+            expect(history).to_contain_text("done")
+            expect(history).to_contain_text("staging failed")
+            screenshot(page, "demo-rollouts")
+            history.get_by_role("row", name=bad_commit[:10]).get_by_role("link").click()
+            summary = page.get_by_role("region", name="Summary")
+            expect(summary).to_contain_text("Outcome")
+            expect(summary).to_contain_text("staging rolled back to")
+            screenshot(page, "demo-bad-rollout")
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
     sandbox: tuple[Path, dict[str, str]],
 ) -> None:
     root, env = sandbox
     started = time.monotonic()
-    done = subprocess.run(
-        [*demo_command(), "demo", "--no-color"],
-        env=env,
-        capture_output=True,
+    process = subprocess.Popen(
+        [*demo_command(), "demo", "--no-color", "--serve"],
+        env={**env, "COLUMNS": "80"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=DEMO_TIMEOUT,
-        check=False,
     )
-    elapsed = time.monotonic() - started
-    out = done.stdout + done.stderr
-    assert done.returncode == 0, out[-6000:]
-    for expected in (
-        "stage detected",
-        "stage validated",
-        "stage staging_applied",
-        "stage staging_verified",
-        "stage awaiting_approval",
-        "stage approved",
-        "stage production_applied",
-        "stage done",
-        "connectivity diff: 1 opened",
-        "frontend/web-0",
-        "node simulated",
-        "notification payloads received by the local webhook",
-        "✓ valid",
-        "approval.granted",
-        "approval sent as demo-approver",
-        "-> 200",
-        "production applied at",
-        "audit log",
-        "stage staging_failed",
-        "smoke tests FAILED in staging",
-        "staging.rolled_back",
-        "2/2 commits behaved as expected",
-    ):
-        assert expected in out, f"{expected!r} not in the output:\n{out[-6000:]}"
-    assert "✗ INVALID" not in out
-    assert elapsed < 120, f"the demo took {elapsed:.0f}s"
+    try:
+        lines = read_until(process, "Press Ctrl-C", DEMO_TIMEOUT)
+        elapsed = time.monotonic() - started
+        out = "".join(lines)
+        for expected in (
+            "commit detected",
+            "validated (render, schema, server dry-run)",
+            "applied to staging",
+            "staging smoke tests passed",
+            "awaiting approval",
+            "applied to production",
+            "connectivity diff for production: 1 opened",
+            "+ frontend/web-0 → backend/api-0  9090/TCP",
+            "simulated node",
+            "notifications received by the webhook 'demo-receiver' (all signatures valid)",
+            "approval.granted",
+            "approval: POST /api/v1/rollouts/",
+            "→ 200",
+            "production now runs",
+            "audit log",
+            "staging failed: rolled back",
+            "smoke tests in staging FAILED",
+            "staging.rolled_back",
+            "why it failed",
+            "that is, backend became backnd",
+            "2/2 commits behaved as expected",
+        ):
+            assert expected in out, f"{expected!r} not in the output:\n{out[-6000:]}"
+        for wrong in ("✗ INVALID", "None", "TCP/9090", "content_hash", '"schema_version"'):
+            assert wrong not in out, f"{wrong!r} in the output:\n{out}"
+        assert all(len(line.rstrip("\n")) <= 80 for line in lines), out
+        assert len(lines) < 160, out
+        # The mistake's notifications are its own: they start with its detection.
+        second = out.split("2. a commit with a mistake", 1)[1]
+        notes = second.split("notifications received by the webhook", 1)[1].splitlines()
+        assert "rollout.detected" in notes[1], second
+        assert elapsed < 150, f"the story took {elapsed:.0f}s"
+        url = re.search(r"stay up: (http://127\.0\.0\.1:\d+)/", out)
+        token = re.search(r"^  (nrt_\S+)$", out, re.MULTILINE)
+        assert url is not None and token is not None, out
+        answer = requests.get(
+            f"{url.group(1)}/api/v1/rollouts",
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        bad = re.search(r'pushed ([0-9a-f]{12}) "Staging: tidy', out)
+        assert bad is not None, out
+        show_dashboard(url.group(1), token.group(1), bad.group(1))
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
     assert_clean(root)
 
 
