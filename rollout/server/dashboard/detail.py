@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from rollout.core.lifecycle import State, predecessors
 from rollout.findings import findings_from_json
 from rollout.server.context import ServerContext
-from rollout.server.dashboard.diff_graph import connections, diff_table, graph_svg
+from rollout.server.dashboard.diff_graph import graph_svg, heading
+from rollout.server.dashboard.diff_table import diff_table
 from rollout.server.dashboard.markup import csrf_field, esc, short_sha, state_badge, table, when
 from rollout.server.dashboard.progress import STATE_EVENTS, Waiting, stage_steps, visited_states
 from rollout.store.records import RolloutRecord
@@ -227,8 +228,6 @@ def rollout_html(
 ) -> str:
     """The rollout page body (also its live-update fragment)."""
     now = ctx.clock()
-    opened = len(connections(rollout.diff, "opened"))
-    closed = len(connections(rollout.diff, "closed"))
     visited = visited_states(ctx.store.events(rollout_id=rollout.id, kinds=STATE_EVENTS, limit=500))
     return (
         f'<section class="summary" aria-label="Summary"><dl>'
@@ -247,7 +246,7 @@ def rollout_html(
         f'<section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>'
         f"{_timeline(ctx, rollout, tz)}</section>"
         f'<section aria-labelledby="h-diff"><h2 id="h-diff">Connectivity diff: '
-        f"{opened} opened, {closed} closed</h2>{graph_svg(rollout.diff)}"
+        f"{esc(heading(rollout.diff))}</h2>{graph_svg(rollout.diff)}"
         f"{diff_table(rollout.diff)}</section>"
         f"{observed_flows_html(rollout.diff)}"
         f'<section aria-labelledby="h-lint"><h2 id="h-lint">Lint</h2>{_lint(rollout.lint)}'

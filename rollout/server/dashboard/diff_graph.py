@@ -28,11 +28,12 @@ data-ports>` with one `<text>`, so tests and scripts can count and read.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollout.server.dashboard.markup import esc, table
+from rollout.server.dashboard.markup import esc
 
 EXTERNAL = "external"
 MAX_NODES = 80
@@ -109,8 +110,54 @@ def connections(diff: Any, kind: str) -> list[Mapping[str, Any]]:
     return [r for r in rows if isinstance(r, Mapping) and r.get("from") and r.get("to")]
 
 
+def workload_rows(diff: Any, kind: str) -> list[Mapping[str, Any]] | None:
+    """The `kind` rows of the diff's `workloads` section (the PR comment's names and
+    counts: one row per workload pair, ports as ranges); None for a diff without one."""
+    section = diff.get("workloads") if isinstance(diff, Mapping) else None
+    if not isinstance(section, Mapping):
+        return None
+    return connections(section, kind)
+
+
+def heading(diff: Any) -> str:
+    """`1 opened, 0 closed` per workload pair (pod-level counts too), as the PR comment says."""
+    opened, closed = workload_rows(diff, "opened"), workload_rows(diff, "closed")
+    pods = f"{len(connections(diff, 'opened'))} opened, {len(connections(diff, 'closed'))} closed"
+    if opened is None or closed is None:
+        return pods
+    return f"{len(opened)} opened, {len(closed)} closed between workloads ({pods} pod-level)"
+
+
+def _is_external(name: str) -> bool:
+    try:
+        ipaddress.ip_network(name, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 def edges(diff: Any) -> list[Edge]:
-    """One edge per (kind, from, to), ports and policies merged, in a stable order."""
+    """One edge per (kind, from, to), ports and policies merged, in a stable order: per
+    workload pair when the diff has a `workloads` section, else per stored connection."""
+    found: list[Edge] = []
+    for kind in ("opened", "closed"):
+        rows = workload_rows(diff, kind)
+        if rows is None:
+            return _pod_edges(diff)
+        found += [
+            Edge(
+                kind,
+                str(row["from"]),
+                str(row["to"]),
+                (str(row.get("ports") or "all"),),
+                tuple(sorted(str(p) for p in row.get("policies") or ())),
+            )
+            for row in rows
+        ]
+    return sorted(found, key=lambda e: (e.kind, e.source, e.target))
+
+
+def _pod_edges(diff: Any) -> list[Edge]:
     merged: dict[tuple[str, str, str], tuple[list[str], set[str]]] = {}
     for kind in ("opened", "closed"):
         for row in connections(diff, kind):
@@ -127,7 +174,7 @@ def edges(diff: Any) -> list[Edge]:
 
 
 def _external_nodes(diff: Any) -> set[str]:
-    found: set[str] = set()
+    found: set[str] = {n for e in edges(diff) for n in (e.source, e.target) if _is_external(n)}
     for kind in ("opened", "closed"):
         for row in connections(diff, kind):
             if row.get("from_external"):
@@ -337,26 +384,4 @@ def _edge_svg(edge: Edge, right: float, lane: float, placed: _Placed) -> str:
         f'<rect class="label-bg" x="{lane + 4:.1f}" y="{label_top:.1f}" width="{width:.1f}" '
         f'height="{LABEL_H}" rx="3"/>'
         f'<text x="{lane + 8:.1f}" y="{label_top + 12:.1f}">{esc(edge.label)}</text></g>'
-    )
-
-
-def diff_table(diff: Any) -> str:
-    """Every stored connection, opened first, as an accessible table."""
-    rows = []
-    for kind in ("opened", "closed"):
-        for row in connections(diff, kind):
-            rows.append(
-                [
-                    f'<span class="key key-{kind}">{kind}</span>',
-                    f"<code>{esc(row['from'])}</code>",
-                    f"<code>{esc(row['to'])}</code>",
-                    esc(port_text(row)),
-                    esc(", ".join(str(p) for p in row.get("policies") or ()) or "—"),
-                ]
-            )
-    return table(
-        "Connections opened and closed",
-        ["change", "from", "to", "port", "policies"],
-        rows,
-        class_="diff-table",
     )

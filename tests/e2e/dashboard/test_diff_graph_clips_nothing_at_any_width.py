@@ -112,3 +112,51 @@ def test_no_label_or_edge_is_clipped_or_covered(
         scrolls = scroller.evaluate("e => e.scrollWidth >= e.firstElementChild.clientWidth")
         assert scrolls
     screenshot(page, f"diff-graph-{'one-ns' if diff is ONE_NAMESPACE else 'four-ns'}-{width}")
+
+
+# Two pods of one Deployment (mid-rollout: two ReplicaSets) opening the same port: the PR
+# comment lists one workload pair, and so do the graph, the heading and the table.
+BY_WORKLOAD = {
+    "opened": [
+        conn("shop/web-7d4b9-abcde", "shop/api-0", 443),
+        conn("shop/web-5f6c8-fghij", "shop/api-0", 443),
+    ],
+    "closed": [],
+    "workloads": {
+        "opened": [
+            {
+                "from": "shop/web[Deployment]",
+                "to": "shop/api[StatefulSet]",
+                "ports": "TCP 443",
+                "port_ranges": [{"protocol": "TCP", "first": 443, "last": 443}],
+                "policies": ["shop/allow"],
+                "pod_pairs": 2,
+            }
+        ],
+        "closed": [],
+    },
+}
+
+
+def test_the_graph_names_and_counts_workloads_as_the_pr_comment_does(
+    signed_in: Any, dash: Dashboard
+) -> None:
+    page = signed_in
+    rollout = dash.rollout(state="staging_verified")
+    dash.move(
+        rollout.id, "awaiting_approval", environment="production", artifacts={"diff": BY_WORKLOAD}
+    )
+    page.goto(f"{dash.url}/rollouts/{rollout.id}")
+    expect(page.locator("#h-diff")).to_have_text(
+        "Connectivity diff: 1 opened, 0 closed between workloads (2 opened, 0 closed pod-level)"
+    )
+    graph = page.locator("svg.diff-graph")
+    edge = graph.locator("g.edge")
+    expect(edge).to_have_count(1)
+    expect(edge).to_have_attribute("data-from", "shop/web[Deployment]")
+    expect(edge.locator("text")).to_have_text("TCP 443")
+    expect(graph.locator("g.node")).to_have_count(2)
+    rows = page.get_by_role("table", name="Workload connections opened and closed")
+    expect(rows.locator("tbody tr")).to_have_count(1)
+    expect(rows).to_contain_text("shop/api[StatefulSet]")
+    screenshot(page, "diff-graph-by-workload")
