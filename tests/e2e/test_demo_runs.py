@@ -213,7 +213,7 @@ def test_ctrl_c_mid_run_cleans_up_and_exits_130(sandbox: tuple[Path, dict[str, s
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
-            if "stage staging_applied" in line:
+            if "applied to staging" in line:
                 reached.set()
 
     reader = threading.Thread(target=read, daemon=True)
