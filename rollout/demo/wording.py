@@ -68,7 +68,8 @@ def checks_of(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The check results of a stored smoke entry (`{"ok", "summary", "report"}`)."""
     report = entry.get("report")
     results = report.get("results") if isinstance(report, Mapping) else None
-    return [r for r in results or () if isinstance(r, Mapping)]
+    # Live checks only: the static pre-check's rows are reported apart, not counted.
+    return [r for r in results or () if isinstance(r, Mapping) and r.get("kind") != "precheck"]
 
 
 def connections(value: Any) -> list[dict[str, Any]]:
