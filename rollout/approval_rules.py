@@ -18,6 +18,7 @@ from rollout.core.approvals import (
     Rules,
 )
 from rollout.core.cut_flows import CutFlow
+from rollout.core.identities import Person, co_authors
 from rollout.store.records import RolloutRecord
 
 
@@ -30,6 +31,8 @@ def roster_from_team(team: Team) -> Roster:
                 slack_id=m.slack_id,
                 github=m.github,
                 email=m.email,
+                emails=frozenset(m.emails),
+                aliases=frozenset(m.aliases),
             )
             for m in team.members
         )
@@ -43,6 +46,7 @@ def rules_from_config(rules: ApprovalRules) -> Rules:
         groups=rules.groups,
         allow_self_approval=rules.allow_self_approval,
         expires_after=rules.expires_after,
+        unmatched_author=rules.unmatched_author,
         risk_rules=tuple(
             RiskRuleSpec(
                 name=r.name,
@@ -84,13 +88,20 @@ def cut_flows(rollout: RolloutRecord) -> tuple[list[CutFlow], str | None]:
     return flows, str(window) if window else None
 
 
-def author_identities(rollout: RolloutRecord) -> list[str]:
+def author_identities(rollout: RolloutRecord, *, committers: bool = True) -> list[str]:
     """Names, emails or logins of every author of the commits in the rollout.
 
     The rollout's own `author`/`author_email`, plus ``plan["authors"]`` when
     the engine records the authors of every commit since the previous one.
     """
-    identities = [rollout.author, rollout.author_email]
+    identities = [person_text(rollout.author, rollout.author_email)]
+    identities += [p.text() for p in co_authors(rollout.message or "")]
     if isinstance(rollout.plan, Mapping):
         identities += [str(a) for a in rollout.plan.get("authors") or ()]
+        if committers:
+            identities += [str(c) for c in rollout.plan.get("committers") or ()]
     return identities
+
+
+def person_text(name: str | None, email: str | None) -> str:
+    return Person(name or "", email or "").text()

@@ -36,6 +36,7 @@ from rollout.core.approvals import (
     check_approver,
     evaluate_approvals,
     risk_findings,
+    unmatched_author_finding,
 )
 from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
@@ -82,13 +83,17 @@ class ApprovalsService:
 
     def risk(self, rollout: RolloutRecord, rules: Rules) -> list[RiskFinding]:
         cut, window = cut_flows(rollout)
-        return risk_findings(
+        findings = risk_findings(
             rules.risk_rules,
             opened_connections(rollout),
             cut,
             acknowledged=self.acknowledged_flows(rollout),
             window=window,
         )
+        strangers = unmatched_author_finding(
+            rules, self.roster.strangers(author_identities(rollout, committers=False))
+        )
+        return [*findings, strangers] if strangers else findings
 
     def acknowledged_flows(self, rollout: RolloutRecord) -> set[str]:
         """Keys of cut flows a reviewer acknowledged on this rollout and commit (audited)."""

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from rollout.config.schema import Repository
+from rollout.core.identities import Person, commit_people
 from rollout.errors import GitError, RolloutError
 from rollout.ports import Commit
 
@@ -60,6 +61,10 @@ class CommitLike(Protocol):
     def message(self) -> str: ...
     @property
     def authored_at(self) -> datetime: ...
+    @property
+    def committer_name(self) -> str: ...
+    @property
+    def committer_email(self) -> str: ...
 
 
 class WatchedRepository(Protocol):
@@ -222,14 +227,21 @@ class GitPoller:
             return self._force_pushed(last, head)
         detected: list[str] = []
         previous = last
+        # Everyone who wrote a commit since the previous rollout: a commit that
+        # touches no policy still counts towards the next rollout's authors.
         authors: list[str] = []
+        committers: list[str] = []
         for commit in self._git.commits_between(last, head):
-            authors += [commit.author_name, commit.author_email]
+            authors += [p.text() for p in commit_people(_author(commit), None, commit.message)]
+            committers.append(Person(commit.committer_name, commit.committer_email).text())
             if not self._touches_policies(commit.sha):
                 continue
-            self._on_commit(_commit(commit, tuple(dict.fromkeys(authors))), previous)
+            self._on_commit(
+                _commit(commit, tuple(dict.fromkeys(authors)), tuple(dict.fromkeys(committers))),
+                previous,
+            )
             detected.append(commit.sha)
-            previous, authors = commit.sha, []
+            previous, authors, committers = commit.sha, [], []
         self._record(SEEN, {"sha": head, "previous": last, "detected": detected})
         return PollResult(head, tuple(detected))
 
@@ -250,7 +262,9 @@ class GitPoller:
             commits = self._git.commits_between(None, head)
             info = next((c for c in reversed(commits) if c.sha == head), None)
             if info is not None:
-                self._on_commit(_commit(info, (info.author_name, info.author_email)), last)
+                people = tuple(p.text() for p in commit_people(_author(info), None, info.message))
+                committer = (Person(info.committer_name, info.committer_email).text(),)
+                self._on_commit(_commit(info, people, committer), last)
                 detected = (head,)
         self._record(SEEN, {"sha": head, "previous": last, "force_push": True})
         return PollResult(head, detected, force_push=True)
@@ -318,7 +332,11 @@ class GitPoller:
             self._thread = None
 
 
-def _commit(info: CommitLike, authors: tuple[str, ...]) -> Commit:
+def _author(info: CommitLike) -> Person:
+    return Person(info.author_name, info.author_email)
+
+
+def _commit(info: CommitLike, authors: tuple[str, ...], committers: tuple[str, ...]) -> Commit:
     return Commit(
         sha=info.sha,
         author=info.author_name,
@@ -326,4 +344,5 @@ def _commit(info: CommitLike, authors: tuple[str, ...]) -> Commit:
         message=info.message,
         committed_at=info.authored_at,
         authors=authors,
+        committers=committers,
     )

@@ -33,6 +33,8 @@ class CommitInfo:
     author_email: str
     message: str
     authored_at: datetime
+    committer_name: str = ""
+    committer_email: str = ""
 
     @property
     def summary(self) -> str:
@@ -128,6 +130,8 @@ class GitRepository:
                 author_email=str(commit.author.email),
                 message=message if isinstance(message, str) else message.decode(),
                 authored_at=datetime.fromtimestamp(commit.authored_date, tz=UTC),
+                committer_name=str(commit.committer.name),
+                committer_email=str(commit.committer.email),
             )
 
     def changed_paths(self, old: str, new: str, *, under: str | None = None) -> list[str]:

@@ -29,6 +29,8 @@ class Commit:
     message: str
     committed_at: datetime | None = None
     authors: tuple[str, ...] = ()
+    """`Name <email>` of every author and co-author since the previous rollout."""
+    committers: tuple[str, ...] = ()
     """Names/emails of every author since the previous rollout (self-approval checks)."""
 
 

@@ -91,8 +91,8 @@ def ignored_rules_warnings(settings: Settings) -> list[str]:
 
 
 def identity_warnings(settings: Settings) -> list[str]:
-    """Members whose commits cannot be recognised: self-approval checks match a commit's
-    author email; without one only the exact author name (or a GitHub login) matches."""
+    """Members known by their name alone: self-approval checks then recognise their commits
+    only by the author name or an email whose local part is that name."""
     guarded = [
         env.name
         for env in settings.environments[1:]  # the first one's approvals never apply
@@ -101,11 +101,12 @@ def identity_warnings(settings: Settings) -> list[str]:
     if not guarded:
         return []
     return [
-        f"warning: team.members[{i}] ({m.name}): no email, so commits by {m.name} are "
-        f"recognised only if the author name is exactly {m.name!r}; self-approval in "
-        f"{', '.join(guarded)} cannot be prevented reliably (add `email`)"
+        f"warning: team.members[{i}] ({m.name}): no email, alias or GitHub login, so commits "
+        f"by {m.name} are recognised only by the author name {m.name!r} or an address "
+        f"{m.name}@...; self-approval in {', '.join(guarded)} cannot be prevented reliably "
+        "(add `email`, `emails`, `aliases` or `github`)"
         for i, m in enumerate(settings.team.members)
-        if not m.email
+        if not (m.email or m.emails or m.aliases or m.github)
     ]
 
 

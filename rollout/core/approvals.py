@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from rollout.core.cut_flows import CutFlow, breaking_flows, cut_flows_reason
+from rollout.core.identities import Person, matches, member_keys, person
 from rollout.errors import ApprovalError, AuthError
 
 RiskCondition = Literal[
@@ -28,6 +29,7 @@ RiskCondition = Literal[
     "opens_cross_namespace",
     "widens_external_egress",
     "breaks_observed_flows",
+    "unmatched_author",  # not configurable: `Rules.unmatched_author` decides it
 ]
 Decision = Literal["approve", "reject"]
 
@@ -50,6 +52,15 @@ class RosterMember:
     slack_id: str | None = None
     github: str | None = None
     email: str | None = None
+    emails: frozenset[str] = frozenset()
+    """Further addresses the member commits with."""
+    aliases: frozenset[str] = frozenset()
+    """Names the member commits under (`Grace Hopper` for `grace`)."""
+
+    def is_person(self, who: Person) -> bool:
+        emails = {*self.emails, *([self.email] if self.email else [])}
+        exact, local = member_keys(self.name, self.aliases, emails, self.github)
+        return matches(exact, local, who)
 
 
 @dataclass(frozen=True)
@@ -71,14 +82,18 @@ class Roster:
         return tuple(m for m in self.members if group in m.groups)
 
     def authors(self, identities: Iterable[str]) -> frozenset[str]:
-        """Roster names of commit authors given as names, emails or GitHub logins."""
-        wanted = {i.strip().casefold() for i in identities if i and i.strip()}
-        return frozenset(
-            m.name
-            for m in self.members
-            if m.name.casefold() in wanted
-            or (m.email is not None and m.email.casefold() in wanted)
-            or (m.github is not None and m.github.casefold() in wanted)
+        """Roster names of the people in `identities` (`Name <email>`, names, emails, logins).
+
+        See `rollout.core.identities` for how a member is recognised.
+        """
+        people = [person(i) for i in identities if i and i.strip()]
+        return frozenset(m.name for m in self.members if any(m.is_person(p) for p in people))
+
+    def strangers(self, identities: Iterable[str]) -> tuple[str, ...]:
+        """The people in `identities` that no member is (self-approval cannot be checked)."""
+        people = [person(i) for i in identities if i and i.strip()]
+        return tuple(
+            dict.fromkeys(p.text() for p in people if not any(m.is_person(p) for m in self.members))
         )
 
 
@@ -105,6 +120,8 @@ class Rules:
     expires_after: timedelta = timedelta(hours=24)
     risk_rules: tuple[RiskRuleSpec, ...] = ()
     break_glass_group: str | None = None
+    unmatched_author: Literal["warn", "extra_approval"] = "warn"
+    """When a commit's author is no roster member: say so, or also need one more approval."""
 
 
 @dataclass(frozen=True)
@@ -472,4 +489,20 @@ def evaluate_approvals(
         ignored=tuple(ignored),
         reasons=tuple(reasons),
         blocked=blocked,
+    )
+
+
+def unmatched_author_finding(rules: Rules, strangers: Sequence[str]) -> RiskFinding | None:
+    """The notice (and, if configured, the extra approval) for authors nobody on the roster is."""
+    if not strangers or rules.allow_self_approval:
+        return None
+    extra = 1 if rules.unmatched_author == "extra_approval" else 0
+    then = "one more approval is required" if extra else "approvers: check you did not write it"
+    return RiskFinding(
+        rule="unmatched_author",
+        when="unmatched_author",
+        reason=f"author not on the roster, self-approval cannot be checked: "
+        f"{', '.join(strangers)}; {then}",
+        connections=(),
+        extra_approvals=extra,
     )

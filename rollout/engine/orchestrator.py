@@ -99,7 +99,7 @@ class RolloutEngine:
                 state=State.DETECTED.value,
                 actor=SYSTEM,
                 details={"previous_sha": previous_sha},
-                artifacts={"plan": {"authors": list(commit.authors)}} if commit.authors else None,
+                artifacts={"plan": _people(commit)} if commit.authors else None,
                 outbox_for=lambda created: self._announce(created, "rollout.detected", {}),
             )
             log.info(
@@ -434,3 +434,10 @@ def is_blocked(rollout: RolloutRecord) -> bool:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _people(commit: Commit) -> dict[str, Any]:
+    people: dict[str, Any] = {"authors": list(commit.authors)}
+    if commit.committers:
+        people["committers"] = list(commit.committers)
+    return people

@@ -124,8 +124,16 @@ class ApprovalRules(Strict):
     )
     allow_self_approval: bool = Field(
         default=False,
-        description="Let an author of the change (matched by name, `email` or `github`) "
-        "approve it.",
+        description="Let an author of the change approve it. Authors are the commit's "
+        "author, committer and `Co-authored-by:` trailers, matched to members by name, "
+        "`aliases`, `email`/`emails`, `github` login (also GitHub's no-reply address), or "
+        "an email whose local part is the member's name or login.",
+    )
+    unmatched_author: Literal["warn", "extra_approval"] = Field(
+        default="warn",
+        description="When an author is no member (self-approval cannot be checked): "
+        "`warn` says so on the approval request; `extra_approval` also requires one more "
+        "approval.",
     )
     expires_after: Duration = Field(
         default=timedelta(hours=24),

@@ -63,6 +63,16 @@ class Member(Strict):
         description="Email address: commits with this author email count as the member's "
         "own (no self-approval); also accepted in `server.trusted_user_header`.",
     )
+    emails: tuple[str, ...] = Field(
+        default=(),
+        description="Further addresses the member commits with (work, personal, old): "
+        "commits by them count as the member's own.",
+    )
+    aliases: tuple[str, ...] = Field(
+        default=(),
+        description="Names the member commits under, e.g. `Grace Hopper` for `grace`: "
+        "commits by them count as the member's own.",
+    )
 
 
 class Team(Strict):

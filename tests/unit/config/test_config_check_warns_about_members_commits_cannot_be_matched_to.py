@@ -13,13 +13,37 @@ from rollout.cli.main import cli
 EXAMPLE = Path(__file__).parents[3] / "examples" / "policy-repo" / "rollout.yaml"
 
 
-def test_members_without_email_are_named_when_self_approval_is_forbidden() -> None:
-    result = CliRunner().invoke(cli, ["config", "check", str(EXAMPLE)])
+def test_members_known_by_name_alone_are_named_when_self_approval_is_forbidden(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "rollout.yaml"
+    config.write_text(
+        "repository: {path: .}\n"
+        "team:\n  members:\n"
+        "    - {name: ada, timezone: UTC, github: ada-l, groups: [approvers]}\n"
+        "    - {name: grace, timezone: UTC, groups: [approvers]}\n"
+        "environments:\n"
+        "  - {name: staging, namespaces: [a], overlay: s}\n"
+        "  - name: production\n    namespaces: [a]\n    overlay: p\n"
+        "    approvals: {required: 1, groups: [approvers], allow_self_approval: false}\n"
+    )
+
+    result = CliRunner().invoke(cli, ["config", "check", str(config)])
 
     assert result.exit_code == 0, result.output
-    warning = next(line for line in result.stderr.splitlines() if "(grace): no email" in line)
-    assert warning.startswith("warning: team.members[1] (grace): no email")
-    assert "self-approval in production cannot be prevented reliably (add `email`)" in warning
+    warnings = [line for line in result.stderr.splitlines() if "no email" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "warning: team.members[1] (grace): no email, alias or GitHub login"
+    )
+    assert "recognised only by the author name 'grace' or an address grace@..." in warnings[0]
+    assert "self-approval in production cannot be prevented reliably" in warnings[0]
+
+
+def test_the_example_roster_is_recognisable() -> None:
+    result = CliRunner().invoke(cli, ["config", "check", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "no email" not in result.stderr
 
 
 def test_no_warning_when_every_member_has_an_email(tmp_path: Path) -> None:
