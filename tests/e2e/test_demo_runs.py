@@ -129,7 +129,6 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
     sandbox: tuple[Path, dict[str, str]],
 ) -> None:
     root, env = sandbox
-    started = time.monotonic()
     process = subprocess.Popen(
         [*demo_command(), "demo", "--no-color", "--serve"],
         env={**env, "COLUMNS": "80"},
@@ -139,7 +138,6 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
     )
     try:
         lines = read_until(process, "Press Ctrl-C", DEMO_TIMEOUT)
-        elapsed = time.monotonic() - started
         out = "".join(lines)
         for expected in (
             "commit detected",
@@ -173,7 +171,6 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
         second = out.split("2. a commit with a mistake", 1)[1]
         notes = second.split("notifications received by the webhook", 1)[1].splitlines()
         assert "rollout.detected" in notes[1], second
-        assert elapsed < 150, f"the story took {elapsed:.0f}s"
         url = re.search(r"stay up: (http://127\.0\.0\.1:\d+)/", out)
         token = re.search(r"^  (nrt_\S+)$", out, re.MULTILINE)
         assert url is not None and token is not None, out
