@@ -91,10 +91,13 @@ def str_map(raw: Any, where: str) -> dict[str, str]:
 def check_kind(obj: Mapping[str, Any], where: str) -> str | None:
     """The object's kind when the engine reads it, None for kinds it ignores.
 
+    A document with neither kind nor apiVersion is no Kubernetes object: None.
     Raises PolicyError for a non-string kind, a near miss of a kind the engine
     reads (`NetworkPolicyy`, `networkpolicy`) and an apiVersion the API server
     does not serve that kind at (`networking.k8s.io/v9`).
     """
+    if "kind" not in obj and "apiVersion" not in obj:
+        return None  # not a Kubernetes object (smoke-tests.yaml beside the manifests)
     kind = obj.get("kind")
     if not isinstance(kind, str):
         raise PolicyError(f"{where}: kind: expected a string, got {type_name(kind)} {shown(kind)}")
