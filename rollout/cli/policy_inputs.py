@@ -23,7 +23,10 @@ def _warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def _live_objects(env_name: str, config_path: Path) -> list[dict[str, Any]]:
+def live_objects(
+    env_name: str, config_path: Path, *, include_policies: bool = False
+) -> list[dict[str, Any]]:
+    """The cluster of environment `env_name`: namespaces, pods, services (and policies)."""
     # The kubernetes client is imported only when --live asks for a cluster.
     from rollout.kube.client import api_client_for
     from rollout.kube.snapshot import read_snapshot
@@ -37,7 +40,7 @@ def _live_objects(env_name: str, config_path: Path) -> list[dict[str, Any]]:
         )
     api = api_client_for(envs[env_name].cluster, pool_size=4)
     try:
-        return read_snapshot(api)
+        return read_snapshot(api, include_policies=include_policies)
     finally:
         api.close()
 
@@ -106,7 +109,7 @@ def build_model(
     """Manifests under `paths` (+ a live snapshot of namespaces, pods, services)."""
     objects, origins = split_origins(load_paths(paths))
     if live:
-        snapshot = _live_objects(live, config_path)
+        snapshot = live_objects(live, config_path)
         objects += snapshot
         origins += [f"cluster {live}"] * len(snapshot)
     return load_cluster(objects, origins=origins, externals=externals)

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from rollout.cli.options import config_option
+from rollout.cli.policy_inputs import live_objects
 from rollout.errors import InputError
 from rollout.flows import FlowAggregator, PodDirectory, replay, replay_summary
 from rollout.flows.report import describe_flow, replay_csv, replay_header
@@ -97,7 +98,7 @@ def replay_cmd(
     snapshot: list[dict[str, Any]] = []
     live_policies: list[dict[str, Any]] = []
     if live:
-        for obj in _live_snapshot(live, config_path):
+        for obj in live_objects(live, config_path, include_policies=True):
             (live_policies if obj.get("kind") == "NetworkPolicy" else snapshot).append(obj)
     if len(revs) == 2:
         before = _with_live(_revision_model(repo, revs[0], paths), snapshot, [])
@@ -137,25 +138,6 @@ def _window(text: str | None) -> tuple[datetime | None, str | None]:
     except ValueError as exc:
         raise InputError(f"--window: {exc}") from None
     return datetime.now(UTC) - span, text
-
-
-def _live_snapshot(env_name: str, config_path: Path) -> list[dict[str, Any]]:
-    from rollout.cli.options import load_settings
-    from rollout.kube.client import api_client_for
-    from rollout.kube.snapshot import read_snapshot
-
-    settings = load_settings(config_path)
-    envs = {e.name: e for e in settings.environments}
-    if env_name not in envs:
-        raise InputError(
-            f"--live {env_name}: no such environment in {config_path} "
-            f"(known: {', '.join(sorted(envs)) or 'none'})"
-        )
-    api = api_client_for(envs[env_name].cluster, pool_size=4)
-    try:
-        return read_snapshot(api, include_policies=True)
-    finally:
-        api.close()
 
 
 def _with_live(
