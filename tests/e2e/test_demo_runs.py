@@ -182,7 +182,22 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
         assert answer.status_code == 200, answer.text
         bad = re.search(r'pushed ([0-9a-f]{12}) "Staging: tidy', out)
         assert bad is not None, out
-        show_dashboard(url.group(1), token.group(1), bad.group(1))
+        # In its own thread: the dashboard tests' session browser keeps a sync
+        # Playwright (and its asyncio loop) open on this one.
+        failures: list[BaseException] = []
+
+        def look() -> None:
+            try:
+                show_dashboard(url.group(1), token.group(1), bad.group(1))
+            except BaseException as exc:
+                failures.append(exc)
+
+        viewer = threading.Thread(target=look)
+        viewer.start()
+        viewer.join(DEMO_TIMEOUT)
+        assert not viewer.is_alive(), "the dashboard check did not finish"
+        if failures:
+            raise failures[0]
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0
     finally:
