@@ -175,13 +175,7 @@ class _BoundedComposer:
                 if event.anchor is not None:
                     anchors[event.anchor] = (node, None)  # open: an alias to it recurses
                 if len(stack) >= self.limits.max_depth:
-                    raise LimitError(
-                        None,
-                        None,
-                        f"nested more than {self.limits.max_depth} levels deep "
-                        f"(the limit; {MAX_DEPTH_ENV} sets another)",
-                        event.start_mark,
-                    )
+                    raise LimitError(None, None, _too_deep(self.limits), event.start_mark)
                 stack.append(_Frame(node, event.anchor))
                 continue
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
@@ -303,6 +297,25 @@ class _PyLoader(_BoundedComposer, yaml.SafeLoader):
     yaml_constructors = _CONSTRUCTORS
 
 
+def _too_deep(limits: YamlLimits) -> str:
+    return (
+        f"nested more than {limits.max_depth} levels deep (the limit; {MAX_DEPTH_ENV} sets another)"
+    )
+
+
+def _compose(loader: Any) -> Node | None:
+    """The loader's next document node; libyaml's own depth stop worded as ours."""
+    try:
+        node: Node | None = loader.compose_bounded()
+    except yaml.MarkedYAMLError as exc:
+        # libyaml 0.2.6 (PyYAML 6.0.4 wheels) stops at 1,000 levels in its scanner,
+        # before our composer sees the depth: the same limit, said the same way.
+        if exc.problem != "exceeded maximum nesting depth":
+            raise
+        raise LimitError(None, None, _too_deep(loader.limits), exc.problem_mark) from exc
+    return node
+
+
 def load_all(
     text: str, limits: YamlLimits, *, clear_messages: bool = False
 ) -> Iterator[tuple[Any, int]]:
@@ -312,7 +325,7 @@ def load_all(
     try:
         loader.get_event()  # StreamStartEvent
         while True:
-            node = loader.compose_bounded()
+            node = _compose(loader)
             if node is None:
                 return
             yield loader.construct_document(node), node.start_mark.line + 1
@@ -326,10 +339,10 @@ def load_single(text: str, limits: YamlLimits) -> Any:
     loader.limits = limits
     try:
         loader.get_event()  # StreamStartEvent
-        node = loader.compose_bounded()
+        node = _compose(loader)
         if node is None:
             return None
-        second = loader.compose_bounded()
+        second = _compose(loader)
         if second is not None:
             raise yaml.composer.ComposerError(
                 None, None, "expected a single document, but found another", second.start_mark
