@@ -7,7 +7,8 @@ what the engine recorded on a rollout (the connections it opens, its authors).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from rollout.config.schema import ApprovalRules, Team
 from rollout.core.approvals import (
@@ -18,7 +19,7 @@ from rollout.core.approvals import (
     Rules,
 )
 from rollout.core.cut_flows import CutFlow
-from rollout.core.identities import Person, co_authors
+from rollout.core.identities import Person, co_authors, link_logins, person
 from rollout.store.records import RolloutRecord
 
 
@@ -88,11 +89,29 @@ def cut_flows(rollout: RolloutRecord) -> tuple[list[CutFlow], str | None]:
     return flows, str(window) if window else None
 
 
-def author_identities(rollout: RolloutRecord, *, committers: bool = True) -> list[str]:
+GITHUB_ACCOUNTS = "github.accounts"
+"""Event kind: the GitHub accounts a signed push or pull-request delivery names.
+
+Details: ``{"commits": {sha: {"authors": [text], "committers": [text]}}}``,
+each text a person `Name <email> (@login)` or `@login`.
+"""
+ACCOUNTS_LOOKBACK = 500
+"""How many of the newest `github.accounts` events approvals read."""
+
+
+def author_identities(
+    rollout: RolloutRecord,
+    *,
+    committers: bool = True,
+    accounts: Iterable[Mapping[str, Any]] = (),
+) -> list[str]:
     """Names, emails or logins of every author of the commits in the rollout.
 
     The rollout's own `author`/`author_email`, plus ``plan["authors"]`` when
     the engine records the authors of every commit since the previous one.
+    `accounts` are the details of `github.accounts` events: a person whose
+    email GitHub linked to an account carries its login, and the accounts
+    named for the rollout's own commit (a pull request's author) are authors.
     """
     identities = [person_text(rollout.author, rollout.author_email)]
     identities += [p.text() for p in co_authors(rollout.message or "")]
@@ -100,7 +119,20 @@ def author_identities(rollout: RolloutRecord, *, committers: bool = True) -> lis
         identities += [str(a) for a in rollout.plan.get("authors") or ()]
         if committers:
             identities += [str(c) for c in rollout.plan.get("committers") or ()]
-    return identities
+    linked: list[Person] = []
+    own: list[str] = []
+    for details in accounts:
+        commits = details.get("commits")
+        for sha, roles in commits.items() if isinstance(commits, Mapping) else ():
+            for role in ("authors", "committers"):
+                texts = [
+                    str(t) for t in (roles.get(role) if isinstance(roles, Mapping) else None) or ()
+                ]
+                linked += [person(t) for t in texts]
+                if sha == rollout.commit_sha and (committers or role == "authors"):
+                    own += texts
+    people = link_logins([person(i) for i in identities if i and i.strip()], linked)
+    return list(dict.fromkeys([*(p.text() for p in people), *own]))
 
 
 def person_text(name: str | None, email: str | None) -> str:

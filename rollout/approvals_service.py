@@ -19,6 +19,8 @@ from typing import Any
 
 from rollout.approval_ports import ApprovalStore, Clock, NotificationsFor, Outcome
 from rollout.approval_rules import (
+    ACCOUNTS_LOOKBACK,
+    GITHUB_ACCOUNTS,
     author_identities,
     cut_flows,
     opened_connections,
@@ -91,9 +93,16 @@ class ApprovalsService:
             window=window,
         )
         strangers = unmatched_author_finding(
-            rules, self.roster.strangers(author_identities(rollout, committers=False))
+            rules, self.roster.strangers(self.author_identities(rollout, committers=False))
         )
         return [*findings, strangers] if strangers else findings
+
+    def author_identities(self, rollout: RolloutRecord, *, committers: bool = True) -> list[str]:
+        """Everyone who wrote the rollout's commits, with the GitHub accounts deliveries named."""
+        events = self.store.events(kinds=[GITHUB_ACCOUNTS], limit=ACCOUNTS_LOOKBACK)
+        return author_identities(
+            rollout, committers=committers, accounts=[e.details for e in events]
+        )
 
     def acknowledged_flows(self, rollout: RolloutRecord) -> set[str]:
         """Keys of cut flows a reviewer acknowledged on this rollout and commit (audited)."""
@@ -113,7 +122,7 @@ class ApprovalsService:
         return evaluate_approvals(
             rules,
             self.roster,
-            self.roster.authors(author_identities(rollout)),
+            self.roster.authors(self.author_identities(rollout)),
             self._decisions(rollout),
             self.risk(rollout, rules),
             self.clock(),
@@ -140,7 +149,7 @@ class ApprovalsService:
                 raise ApprovalError(f"environment {env.name} does not take approvals")
             rules = rules_from_config(env.approvals)
             risk = self.risk(rollout, rules)
-            authors = self.roster.authors(author_identities(rollout))
+            authors = self.roster.authors(self.author_identities(rollout))
             check_approver(rules, self.roster, who.member, authors, risk)
             now = self.clock()
             seen: list[ApprovalStatus] = []
@@ -265,7 +274,7 @@ class ApprovalsService:
             if env.approvals is None:
                 raise ApprovalError(f"environment {env.name} does not take approvals")
             rules = rules_from_config(env.approvals)
-            authors = self.roster.authors(author_identities(rollout))
+            authors = self.roster.authors(self.author_identities(rollout))
             check_approver(rules, self.roster, who.member, authors, self.risk(rollout, rules))
             cut = [c.key for c in cut_flows(rollout)[0]]
             if flow not in cut:

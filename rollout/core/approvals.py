@@ -60,7 +60,7 @@ class RosterMember:
     def is_person(self, who: Person) -> bool:
         emails = {*self.emails, *([self.email] if self.email else [])}
         exact, local = member_keys(self.name, self.aliases, emails, self.github)
-        return matches(exact, local, who)
+        return matches(exact, local, who, self.github)
 
 
 @dataclass(frozen=True)

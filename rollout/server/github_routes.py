@@ -29,6 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from rollout.approval_rules import GITHUB_ACCOUNTS
 from rollout.approvals_service import Outcome
 from rollout.core.approvals import ApprovalStatus, VerifiedIdentity
 from rollout.errors import ApprovalError, AuthError, NotificationError, RolloutError
@@ -40,11 +41,13 @@ from rollout.server.context import (
     PullRequestHead,
     ServerContext,
 )
+from rollout.server.github_accounts import pull_request_accounts, push_accounts
 from rollout.server.payloads import (
     EVENTS,
     CommitComment,
     IssueComment,
     Ping,
+    PullRequestChange,
     PullRequestReview,
     Push,
     parse_json,
@@ -257,8 +260,23 @@ def github_router(ctx: ServerContext) -> APIRouter:
             },
         )
 
+    def remember_accounts(delivery: str, commits: dict[str, dict[str, list[str]]]) -> None:
+        """Which GitHub accounts wrote or pushed which commits (for matching authors)."""
+        if commits:
+            ctx.store.record_event(
+                GITHUB_ACCOUNTS,
+                actor="github",
+                channel="github",
+                request_id=delivery,
+                details={"commits": commits},
+            )
+
     def handle(event: str, delivery: str, payload: object, body: bytes) -> JSONResponse:
+        if isinstance(payload, PullRequestChange):
+            remember_accounts(delivery, pull_request_accounts(payload))
+            return _answer(f"{event} noted")
         if isinstance(payload, Push):
+            remember_accounts(delivery, push_accounts(payload))
             if github.on_push is None:
                 return _answer("push ignored: no git watcher attached")
             github.on_push(json.loads(body))

@@ -20,6 +20,7 @@ __all__ = [
     "CommitComment",
     "IssueComment",
     "Ping",
+    "PullRequestChange",
     "PullRequestReview",
     "Push",
     "Repository",
@@ -148,6 +149,8 @@ class PullRequestRef(_Payload):
 class PullRequest(_Payload):
     number: StrictInt
     head: PullRequestRef | None = None
+    user: Login | None = None
+    merge_commit_sha: StrictStr | None = None
 
 
 class PullRequestReview(_Delivery):
@@ -157,11 +160,36 @@ class PullRequestReview(_Delivery):
     pull_request: PullRequest
 
 
+class GitUser(_Payload):
+    """A push commit's author or committer; `username` when GitHub knows the account."""
+
+    name: StrictStr | None = None
+    email: StrictStr | None = None
+    username: StrictStr | None = None
+
+
+class PushCommit(_Payload):
+    id: StrictStr
+    author: GitUser | None = None
+    committer: GitUser | None = None
+
+
 class Push(_Delivery):
-    """`push`: handed to the git watcher (which reads `ref` and `after`)."""
+    """`push`: handed to the git watcher (which reads `ref` and `after`).
+
+    The commits' GitHub accounts are remembered for matching authors to members.
+    """
 
     ref: StrictStr | None = None
     after: StrictStr | None = None
+    commits: list[PushCommit] = []
+
+
+class PullRequestChange(_Delivery):
+    """`pull_request`: who opened it and who pushed to it, for matching authors."""
+
+    pull_request: PullRequest
+    sender: Login | None = None
 
 
 class Ping(_Delivery):
@@ -173,6 +201,7 @@ EVENTS: dict[str, type[_Delivery]] = {
     "commit_comment": CommitComment,
     "pull_request_review": PullRequestReview,
     "push": Push,
+    "pull_request": PullRequestChange,
     "ping": Ping,
 }
 """The events we read; any other event is acknowledged and ignored unparsed."""

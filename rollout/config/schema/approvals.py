@@ -126,8 +126,9 @@ class ApprovalRules(Strict):
         default=False,
         description="Let an author of the change approve it. Authors are the commit's "
         "author, committer and `Co-authored-by:` trailers, matched to members by name, "
-        "`aliases`, `email`/`emails`, `github` login (also GitHub's no-reply address), or "
-        "an email whose local part is the member's name or login.",
+        "`aliases`, `email`/`emails`, `github` login (also GitHub's no-reply address, and "
+        "the accounts signed push and pull-request deliveries name), or an email whose local "
+        "part is the member's name or login.",
     )
     unmatched_author: Literal["warn", "extra_approval"] = Field(
         default="warn",

@@ -95,3 +95,18 @@ def test_an_author_nobody_on_the_roster_is_is_said_and_can_cost_an_approval() ->
 
     assert unmatched_author_finding(Rules(allow_self_approval=True), strangers) is None
     assert unmatched_author_finding(Rules(), ()) is None
+
+
+def test_a_github_account_named_by_a_delivery_is_the_member_with_that_login() -> None:
+    from rollout.core.identities import link_logins
+
+    stranger = person("G. <g@laptop.local>")
+    assert ROSTER.authors([stranger.text()]) == frozenset()
+    (linked,) = link_logins([stranger], [person("G. <G@laptop.local> (@GHopper)")])
+    assert linked.text() == "G. <g@laptop.local> (@GHopper)"
+    assert person(linked.text()) == linked
+    assert ROSTER.authors([linked.text()]) == {"grace"}
+    assert ROSTER.strangers([linked.text()]) == ()
+    # A login is matched only to a member's `github`, not to a name.
+    assert ROSTER.authors(["@ada"]) == frozenset()
+    assert ROSTER.authors(["@ghopper"]) == {"grace"}
