@@ -7,7 +7,10 @@ A folder with a `kustomization.yaml` is built with kustomize: the binary named b
 built with `buildMetadata: [originAnnotations]` added to a temporary copy of its
 kustomization, and each object's `config.kubernetes.io/origin` path (relative
 to the overlay) is mapped back to a path relative to the repository root; the
-annotation is then removed. Objects without an origin (generated) have none.
+annotation is then removed. kustomize names no line, so the line is that of the
+document in the source file with the same kind and name (a patch may have
+changed other fields, never those). Objects without an origin (generated) have
+neither.
 
 A folder without a kustomization is read as plain YAML (`*.yaml`, `*.yml`,
 recursively, in name order, hidden files left out), with file and line for
@@ -118,10 +121,50 @@ class Renderer:
                 )
             where = f"kustomize build of {_rel(directory, root)}"
             manifests = []
+            lines = _SourceLines(root)
             for obj, _line in documents(done.stdout, where, error=ValidationError):
                 source = _pop_origin(obj, overlay, copy_root)
-                manifests.append(Manifest(obj, source, None))
+                line = lines.find(source, obj) if source else None
+                manifests.append(Manifest(obj, source, line))
             return manifests
+
+
+class _SourceLines:
+    """The line of an object's document in its source file (files read once)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._files: dict[str, list[tuple[tuple[str, str, str], int]]] = {}
+
+    def find(self, source: str, obj: dict[str, Any]) -> int | None:
+        if source not in self._files:
+            self._files[source] = self._read(source)
+        kind, namespace, name = _identity(obj)
+        candidates = [
+            (ns, line) for (k, ns, n), line in self._files[source] if (k, n) == (kind, name)
+        ]
+        for ns, line in candidates:
+            if ns == namespace:
+                return line
+        # kustomize's `namespace:` may have set the namespace the file leaves out.
+        return candidates[0][1] if candidates else None
+
+    def _read(self, source: str) -> list[tuple[tuple[str, str, str], int]]:
+        path = self._root / source
+        try:
+            text = path.read_text(encoding="utf-8")
+            return [
+                (_identity(obj), line)
+                for obj, line in documents(text, source, error=ValidationError)
+            ]
+        except (OSError, UnicodeDecodeError, ValidationError):
+            return []  # kustomize read it; a line is a courtesy, not a requirement
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
 def read_yaml_tree(directory: Path, *, root: Path) -> list[Manifest]:

@@ -7,8 +7,11 @@ command can also leave its result where a workflow reads it:
 - step outputs: `name=value` (or the heredoc form for multi-line values)
   appended to the file named by `GITHUB_OUTPUT`, read as
   `steps.<id>.outputs.<name>`;
-- annotations: `::error file=F,line=N,title=T::message` lines on stdout, which
-  the runner turns into marks on the pull request's diff.
+- annotations: `::error file=F,line=N,title=T::message` lines (also
+  `::warning` and `::notice`), which the runner turns into marks on the pull
+  request's diff. They go to standard error: the runner reads workflow
+  commands from both streams, and standard output stays the command's own
+  (`-o json > report.json`, `-o sarif > lint.sarif` stay valid files).
 
 Outside Actions every function here is a no-op, so commands call them
 unconditionally. The environment is a parameter (default `os.environ`) so tests
@@ -26,6 +29,7 @@ from typing import TextIO
 import click
 
 __all__ = [
+    "annotate",
     "annotate_error",
     "escape_data",
     "escape_property",
@@ -86,7 +90,8 @@ def set_output(name: str, value: str, *, environ: Mapping[str, str] | None = Non
     return _append("GITHUB_OUTPUT", record, environ)
 
 
-def annotate_error(
+def annotate(
+    level: str,
     message: str,
     file: str | None = None,
     line: int | None = None,
@@ -95,10 +100,13 @@ def annotate_error(
     environ: Mapping[str, str] | None = None,
     stream: TextIO | None = None,
 ) -> bool:
-    """Print an `::error ...::message` annotation to stdout; False when not in Actions.
+    """Print a `::LEVEL ...::message` annotation (level: error, warning or notice)
+    to standard error; False when not in Actions.
 
     `line` is only given together with `file` (the runner ignores it otherwise).
     """
+    if level not in ("error", "warning", "notice"):
+        raise ValueError(f"not an annotation level: {level!r}")
     if not in_actions(environ):
         return False
     props: list[str] = []
@@ -108,9 +116,22 @@ def annotate_error(
             props.append(f"line={int(line)}")
     if title:
         props.append(f"title={escape_property(title)}")
-    head = "::error" + (" " + ",".join(props) if props else "")
-    click.echo(f"{head}::{escape_data(message)}", file=stream)
+    head = f"::{level}" + (" " + ",".join(props) if props else "")
+    click.echo(f"{head}::{escape_data(message)}", file=stream, err=stream is None)
     return True
+
+
+def annotate_error(
+    message: str,
+    file: str | None = None,
+    line: int | None = None,
+    title: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stream: TextIO | None = None,
+) -> bool:
+    """An `::error` annotation (see `annotate`); False when not in Actions."""
+    return annotate("error", message, file, line, title, environ=environ, stream=stream)
 
 
 def report_to_actions(

@@ -14,7 +14,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.matrix_output import DEFAULT_MAX_ROWS, write_matrix
 from rollout.cli.options import config_option
@@ -28,7 +27,7 @@ from rollout.cli.policy_inputs import (
     pod_ip_option,
 )
 from rollout.errors import InputError
-from rollout.policy import Analysis, analyze, explain, lint, report
+from rollout.policy import Analysis, analyze, explain, report
 from rollout.policy.portset import parse_port_arg
 
 __all__ = ["build_model", "command", "load_paths"]
@@ -202,49 +201,9 @@ def explain_cmd(
 command.add_command(diff_cmd)
 
 
-@command.command(name="lint")
-@click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--managed-namespace",
-    "managed",
-    multiple=True,
-    metavar="NS",
-    help="Namespace that must have default-deny baselines (repeatable).",
-)
-@pod_ip_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json", "sarif"]),
-    default="text",
-    show_default=True,
-)
-def lint_cmd(
-    paths: tuple[str, ...], managed: tuple[str, ...], pod_ip_in_ipblock: bool, output: str
-) -> None:
-    """Findings with stable IDs; exit 1 when an error-level finding exists."""
-    model = build_model(paths)
-    findings = lint(model, managed or None, pod_ip_in_ipblock=pod_ip_in_ipblock)
-    if output == "json":
-        emit(report.findings_json(findings))
-    elif output == "sarif":
-        from rollout import __version__
-
-        emit(report.findings_sarif(findings, __version__))
-    else:
-        emit(report.findings_text(findings))
-    errors = sum(1 for f in findings if f.severity == "error")
-    warnings = sum(1 for f in findings if f.severity == "warning")
-    report_to_actions(
-        "policy lint",
-        report.findings_markdown(findings),
-        {"errors": errors, "warnings": warnings, "clean": not findings},
-    )
-    if errors:
-        sys.exit(1)
-
-
 # Registered here so `rollout policy` lists it; the module loads its adapters lazily.
+from rollout.cli.policy_lint_cmd import lint_cmd  # noqa: E402
 from rollout.cli.policy_replay import replay_cmd  # noqa: E402
 
+command.add_command(lint_cmd)
 command.add_command(replay_cmd)

@@ -17,7 +17,7 @@ from rollout.policy.diff import Connection, ConnectivityDiff
 from rollout.policy.diff_workloads import workload_diff_json
 from rollout.policy.evaluate import Analysis, PortKey
 from rollout.policy.explain import Explanation
-from rollout.policy.lint import RULES, Finding
+from rollout.policy.lint import Finding
 from rollout.policy.port_ranges import range_text
 
 ALLOW, DENY = "✓", "✗"
@@ -229,52 +229,3 @@ def findings_markdown(findings: Sequence[Finding]) -> str:
 
 def findings_json(findings: Sequence[Finding]) -> str:
     return json.dumps(findings_to_json(findings), indent=2)
-
-
-def findings_sarif(findings: Sequence[Finding], tool_version: str = "0") -> str:
-    level = {"error": "error", "warning": "warning", "info": "note"}
-    results = []
-    for f in findings:
-        result: dict[str, Any] = {
-            "ruleId": f.id,
-            "level": level[f.severity],
-            "message": {"text": f"{f.object}: {f.message}"},
-        }
-        file, _, line = f.origin.rpartition(":")
-        if file and line.isdigit():
-            result["locations"] = [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": file},
-                        "region": {"startLine": int(line)},
-                    }
-                }
-            ]
-        results.append(result)
-    rules = [
-        {
-            "id": rid,
-            "shortDescription": {"text": title},
-            "defaultConfiguration": {"level": level[sev]},
-        }
-        for rid, (sev, title) in sorted(RULES.items())
-    ]
-    return json.dumps(
-        {
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": {
-                        "driver": {
-                            "name": "netpol-rollout",
-                            "version": tool_version,
-                            "rules": rules,
-                        }
-                    },
-                    "results": results,
-                }
-            ],
-        },
-        indent=2,
-    )

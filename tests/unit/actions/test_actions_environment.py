@@ -101,7 +101,7 @@ def test_annotation_escapes_data_and_properties(capsys: pytest.CaptureFixture[st
         title="rollout: lint, NP003",
         environ=env,
     )
-    assert capsys.readouterr().out == (
+    assert capsys.readouterr().err == (
         "::error file=k8s/a%2Cb%3Ac.yaml,line=12,title=rollout%3A lint%2C NP003"
         "::100%25 broken%0D%0Asecond line\n"
     )
@@ -109,7 +109,7 @@ def test_annotation_escapes_data_and_properties(capsys: pytest.CaptureFixture[st
 
 def test_line_without_file_is_left_out(capsys: pytest.CaptureFixture[str]) -> None:
     actions.annotate_error("no file", line=3, environ={"GITHUB_ACTIONS": "true"})
-    assert capsys.readouterr().out == "::error::no file\n"
+    assert capsys.readouterr().err == "::error::no file\n"
 
 
 def test_report_to_actions_writes_a_section_and_outputs(runner_env: dict[str, Path]) -> None:
@@ -146,13 +146,15 @@ def test_cli_error_becomes_an_annotation_on_file_and_line(runner_env: dict[str, 
     )
     result = CliRunner().invoke(_group_raising(error), ["fail"])
     assert result.exit_code == 3
-    # `:` is escaped in properties (the title), not in the message.
-    assert result.stdout == (
+    # `:` is escaped in properties (the title), not in the message. Standard
+    # output is left to the command's own output (`-o sarif > lint.sarif`).
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: NetworkPolicy/db/x: spec.ingress[0].ports[0].port: expected 1-65535\n"
         "::error file=k8s/network-policies/production/database-access.yaml,line=27,"
         "title=rollout%3A PolicyError::"
         "NetworkPolicy/db/x: spec.ingress[0].ports[0].port: expected 1-65535\n"
     )
-    assert "error: NetworkPolicy/db/x" in result.stderr
 
 
 def test_no_annotation_outside_actions(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,9 +170,11 @@ def test_config_yaml_error_points_at_its_line(runner_env: dict[str, Path]) -> No
     result = CliRunner().invoke(cli, ["config", "check", "rollout.yaml"])
     assert result.exit_code == 2
     match = re.match(
-        r"::error file=rollout\.yaml,line=(\d+),title=rollout%3A ConfigError::", result.stdout
+        r".*^::error file=rollout\.yaml,line=(\d+),title=rollout%3A ConfigError::",
+        result.stderr,
+        re.S | re.M,
     )
-    assert match, result.stdout
+    assert match, result.stderr
     assert int(match[1]) >= 3
 
 
@@ -178,17 +182,18 @@ def test_config_schema_error_points_at_the_file(runner_env: dict[str, Path]) -> 
     Path("rollout.yaml").write_text("repository: {path: .}\nenvironments: []\n")
     result = CliRunner().invoke(cli, ["config", "check", "rollout.yaml"])
     assert result.exit_code == 2
-    assert result.stdout.startswith("::error file=rollout.yaml,title=rollout%3A ConfigError::")
+    annotations = [line for line in result.stderr.splitlines() if line.startswith("::")]
     # Details stay in one annotation, their line breaks escaped.
-    assert result.stdout.count("\n") == 1
-    assert "environments" in result.stdout
+    assert len(annotations) == 1
+    assert annotations[0].startswith("::error file=rollout.yaml,title=rollout%3A ConfigError::")
+    assert "environments" in annotations[0]
 
 
 def test_malformed_manifest_in_lint_points_at_file_and_line(runner_env: dict[str, Path]) -> None:
     Path("bad.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a\n")
     result = CliRunner().invoke(cli, ["policy", "lint", "bad.yaml"])
     assert result.exit_code == 3
-    assert re.match(r"::error file=bad\.yaml,line=\d+,", result.stdout), result.stdout
+    assert re.search(r"^::error file=bad\.yaml,line=\d+,", result.stderr, re.M), result.stderr
 
 
 def test_a_message_that_only_looks_like_a_path_is_not_a_location(tmp_path: Path) -> None:
@@ -219,8 +224,9 @@ def test_real_subprocess_in_a_simulated_runner(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stdout.startswith("::error file=rollout.yaml,title=rollout%3A ConfigError::")
+    assert proc.stdout == ""
     assert proc.stderr.startswith("error: rollout.yaml:")
+    assert "\n::error file=rollout.yaml,title=rollout%3A ConfigError::" in proc.stderr
 
 
 def test_policy_lint_and_diff_report_to_the_job(runner_env: dict[str, Path]) -> None:
