@@ -103,7 +103,7 @@ def test_a_fork_pull_request_skips_commenting_with_a_notice() -> None:
     fork = "github.event.pull_request.head.repo.full_name != github.repository"
     assert COMMENT["if"] == same_repo
     (notice,) = [s for s in STEPS if s.get("if") == fork]
-    assert notice["run"].startswith("echo \"::notice::pull request from a fork")
+    assert notice["run"].startswith('echo "::notice::pull request from a fork')
     assert "--edit-last" not in (ROOT / "workflows" / "pr-validate.yml").read_text()
 
 
