@@ -29,7 +29,7 @@ _HARNESS = Path(__file__).with_name("harness")
 
 pytest_plugins = [
     f"tests.harness.{name}"
-    for name in ("fixtures", "node_fixtures", "real_node_fixtures")
+    for name in ("fixtures", "node_fixtures", "real_node_fixtures", "fleet_fixtures")
     if (_HARNESS / f"{name}.py").is_file()
 ]
 

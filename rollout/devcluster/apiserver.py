@@ -34,6 +34,7 @@ from typing import Any
 from rollout.devcluster.binaries import BIN_DIR_ENV, DEFAULT_BIN_DIR, KUBE_VERSION, KubeBinaries
 from rollout.devcluster.certs import Pki, write_pki
 from rollout.devcluster.errors import ApiServerStartError, HarnessError
+from rollout.devcluster.etcd import spawn_etcd
 from rollout.devcluster.kubeapi import RestClient, write_kubeconfig
 from rollout.devcluster.processes import ADDRESS_IN_USE, ManagedProcess, free_ports, http_ok
 
@@ -58,8 +59,9 @@ class ApiServer:
 
     Use as a context manager, or call `start()` / `stop()` (both idempotent).
     After start: `url`, `ca_path`, `kubeconfig_path` (admin, system:masters),
-    `workdir`, `log_dir`. `start()` raises ApiServerStartError if either
-    process fails, with the tail of its log.
+    `workdir`, `log_dir`, `pids`. `start()` raises ApiServerStartError if either
+    process fails, with the tail of its log. With `etcd_url` the apiserver uses
+    that (shared) etcd under `etcd_prefix` and starts none of its own.
     """
 
     def __init__(
@@ -69,9 +71,13 @@ class ApiServer:
         name: str = "test",
         base_dir: Path | None = None,
         start_timeout: float = 60.0,
+        etcd_url: str | None = None,
+        etcd_prefix: str = "/registry",
     ) -> None:
         self.binaries = binaries
         self.name = name
+        self.etcd_url = etcd_url  # None: start an etcd of our own
+        self.etcd_prefix = etcd_prefix
         self.url = ""
         self.workdir: Path | None = None
         self._base_dir = base_dir
@@ -131,6 +137,11 @@ class ApiServer:
             else:
                 shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the running etcd (if our own) and kube-apiserver."""
+        return [process.pid for process in self._processes]
 
     # -- paths -------------------------------------------------------------
 
@@ -235,32 +246,20 @@ class ApiServer:
     def _start_processes(self, run_dir: Path) -> None:
         pki = self._require_pki()
         deadline = time.monotonic() + self._start_timeout
-        client_port, peer_port, secure_port = free_ports(3)
-        etcd_url = f"http://127.0.0.1:{client_port}"
-        peer_url = f"http://127.0.0.1:{peer_port}"
-        etcd = self._spawn(
-            "etcd",
-            [
-                str(self.binaries.etcd),
-                "--name=default",
-                f"--data-dir={run_dir / 'etcd'}",
-                f"--listen-client-urls={etcd_url}",
-                f"--advertise-client-urls={etcd_url}",
-                f"--listen-peer-urls={peer_url}",
-                f"--initial-advertise-peer-urls={peer_url}",
-                f"--initial-cluster=default={peer_url}",
-                "--unsafe-no-fsync",  # throwaway data; fsync dominates startup and writes
-                "--log-level=warn",
-            ],
-        )
-        etcd.wait_ready(lambda: http_ok(f"{etcd_url}/health", None), deadline)
-
+        etcd_url = self.etcd_url
+        if etcd_url is None:
+            etcd, etcd_url = spawn_etcd(
+                self.binaries, run_dir / "etcd", self.log_dir / "etcd.log", deadline
+            )
+            self._processes.append(etcd)
+        (secure_port,) = free_ports(1)  # after etcd listens, so never one of its ports
         self.url = f"https://127.0.0.1:{secure_port}"
         apiserver = self._spawn(
             "kube-apiserver",
             [
                 str(self.binaries.kube_apiserver),
                 f"--etcd-servers={etcd_url}",
+                f"--etcd-prefix={self.etcd_prefix}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
                 f"--secure-port={secure_port}",

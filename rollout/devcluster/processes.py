@@ -40,6 +40,10 @@ class ManagedProcess:
             self._log.close()
             raise
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def wait_ready(self, ready: Callable[[], bool], deadline: float) -> None:
         """Poll `ready` until it is true; raise ApiServerStartError if the
         process exits or `deadline` (time.monotonic) passes."""
