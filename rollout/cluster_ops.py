@@ -29,6 +29,10 @@ from rollout.wiring import change_analysis, cluster_for, live_snapshot, state_fo
 class ClusterOps:
     """`rollout.ports.EnvironmentOps` on real clusters: one connection per environment.
 
+    An operation's `environment` is an environment's name, or `env/cluster`
+    for one cluster of a fleet (`Settings.target`): that cluster's connection
+    and overlay. A fleet environment by its bare name is refused (ConfigError).
+
     Problems a commit causes (render, validation, dry-run refusals, failed
     smoke checks) come back as a failed StageResult; an unreachable cluster
     raises ClusterError, so the engine retries the step instead of failing
@@ -57,7 +61,7 @@ class ClusterOps:
             self._clusters.clear()
 
     def _cluster(self, environment: str) -> tuple[Environment, KubeCluster]:
-        env = self._settings.environment(environment)
+        env = self._settings.target(environment)
         with self._lock:
             if environment not in self._clusters:
                 self._clusters[environment] = cluster_for(env)
@@ -119,7 +123,7 @@ class ClusterOps:
         return self.apply(environment, to_sha or "", rollout_id)
 
     def smoke(self, environment: str, sha: str, rollout_id: str) -> StageResult:
-        env = self._settings.environment(environment)
+        env = self._settings.target(environment)
         if not env.smoke.enabled:
             return StageResult(True, f"smoke tests disabled for {env.name}")
         with tempfile.TemporaryDirectory(prefix="netpol-smoke-") as tmp:
@@ -133,7 +137,7 @@ class ClusterOps:
             spec = smoke_file_path(self._settings, checkout)
             if not spec.is_file():
                 return StageResult(True, f"no {spec.name} in the revision; nothing to test")
-            api = api_client_for(env.cluster, pool_size=env.smoke.parallelism + 2)
+            api = api_client_for(env.connection(), pool_size=env.smoke.parallelism + 2)
             try:
                 report = run_environment_smoke(
                     env,
@@ -152,7 +156,7 @@ class ClusterOps:
         return smoke_stage_result(report)
 
     def analyse(self, environment: str, old_sha: str | None, new_sha: str) -> ChangeAnalysis:
-        env = self._settings.environment(environment)
+        env = self._settings.target(environment)
         try:
             new = self._render(env, new_sha)
             old = self._render(env, old_sha) if old_sha else None

@@ -414,11 +414,14 @@ class Service:
         per environment that cannot (its rollouts will show `blocked: ...`)."""
         problems: dict[str, str] = {}
         for env in self.settings.environments:
-            try:
-                api_client_for(env.cluster, pool_size=1).close()
-            except RolloutError as exc:
-                problems[env.name] = exc.message
-                log.warning("environment %s: cluster access blocked: %s", env.name, exc.message)
+            # A fleet's clusters one by one, each under its own `env/cluster` name.
+            targets = [f"{env.name}/{c.name}" for c in env.clusters or ()] or [env.name]
+            for name in targets:
+                try:
+                    api_client_for(self.settings.target(name).connection(), pool_size=1).close()
+                except RolloutError as exc:
+                    problems[name] = exc.message
+                    log.warning("environment %s: cluster access blocked: %s", name, exc.message)
         return problems
 
     def shutdown(self, lease_thread: threading.Thread | None = None) -> None:

@@ -68,7 +68,7 @@ Clock = Callable[[], datetime]
 
 def cluster_for(env: Environment) -> KubeCluster:
     """A cluster adapter for `env` (close it after use). ConfigError on bad credentials."""
-    return KubeCluster(KubeClient.from_ref(env.cluster))
+    return KubeCluster(KubeClient.from_ref(env.connection()))
 
 
 def state_for(env: Environment, cluster: KubeCluster) -> StateConfigMap:
@@ -161,7 +161,7 @@ def cni_canary(env: Environment) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix="netpol-canary-") as tmp:
         spec = Path(tmp) / "smoke-tests.yaml"
         spec.write_text(f"environments:\n  {env.name}:\n    disable: [dns]\n")
-        api = api_client_for(env.cluster, pool_size=4)
+        api = api_client_for(env.connection(), pool_size=4)
         try:
             probes = ProbePods(api, request_timeout=env.cluster.request_timeout.total_seconds())
             report = run_environment_smoke(env, spec, probes, script_cwd=Path(tmp))
@@ -191,7 +191,7 @@ def live_snapshot(
     and the diff judge a policy by the pods there, as `rollout policy lint`
     does with the repository's workloads. Raises ClusterError.
     """
-    api = api_client_for(env.cluster, pool_size=4)
+    api = api_client_for(env.connection(), pool_size=4)
     try:
         namespaces = read_namespaces(api)
         live_policies = (

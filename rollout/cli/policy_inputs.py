@@ -38,7 +38,7 @@ def live_objects(
             f"--live {env_name}: no such environment in {config_path} "
             f"(known: {', '.join(sorted(envs)) or 'none'})"
         )
-    api = api_client_for(envs[env_name].cluster, pool_size=4)
+    api = api_client_for(envs[env_name].connection(), pool_size=4)
     try:
         return read_snapshot(api, include_policies=include_policies)
     finally:

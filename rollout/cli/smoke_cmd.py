@@ -108,7 +108,7 @@ def command(
     git.fetch()
     sha = resolve_revision(git, settings.repository, rev)
     kubeconfig = str(env.cluster.kubeconfig or os.environ.get("KUBECONFIG", ""))
-    api = api_client_for(env.cluster, pool_size=env.smoke.parallelism + 2)
+    api = api_client_for(env.connection(), pool_size=env.smoke.parallelism + 2)
     timeout = env.cluster.request_timeout.total_seconds()
     interactive = sys.stderr.isatty()
     progress_console = Console(file=sys.stderr, highlight=False)

@@ -52,13 +52,22 @@ _SQLITE_FILE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)([^?]+)(.*)$")
 
 
 def _kubeconfigs_anchored(settings: Settings, file: Path) -> Settings:
-    """A relative `cluster.kubeconfig` is relative to the configuration file too."""
+    """A relative `cluster.kubeconfig` (and a fleet's `clusters[].kubeconfig`) is
+    relative to the configuration file too."""
     environments = []
     for env in settings.environments:
         path = env.cluster.kubeconfig
         if path is not None and not path.expanduser().is_absolute():
             cluster = env.cluster.model_copy(update={"kubeconfig": file.resolve().parent / path})
             env = env.model_copy(update={"cluster": cluster})
+        if env.clusters is not None:
+            members = tuple(
+                c.model_copy(update={"kubeconfig": file.resolve().parent / c.kubeconfig})
+                if c.kubeconfig is not None and not c.kubeconfig.expanduser().is_absolute()
+                else c
+                for c in env.clusters
+            )
+            env = env.model_copy(update={"clusters": members})
         environments.append(env)
     return settings.model_copy(update={"environments": tuple(environments)})
 
@@ -193,6 +202,20 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
     return "unknown key (check the spelling; see docs/configuration.md)"
 
 
+def _nested_fields(loc: tuple[int | str, ...], reason: str) -> list[str]:
+    """`field.path: message; ...` lines of a model validator inside the file, when every
+    line starts with a field of the model at `loc` (else [])."""
+    model = _model_at((*(p for p in loc if _is_field(p)), "_"))
+    if model is None or model is Settings:
+        return []
+    lines = reason.split("; ")
+    for line in lines:
+        match = re.match(r"^([a-z_]+)[\w.\[\]]*: ", line)
+        if match is None or match.group(1) not in model.model_fields:
+            return []
+    return lines
+
+
 def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
     """Turn pydantic's errors into `field.path: expected ..., got ...` lines."""
     lines: list[str] = []
@@ -219,6 +242,10 @@ def describe_errors(exc: pydantic.ValidationError, data: Any) -> list[str]:
             if loc == "(top level)" and re.match(r"^[a-z_]+[\w.\[\]]*: ", reason):
                 # Cross-field checks of the whole file name their own fields.
                 lines.extend(reason.split("; "))
+                continue
+            nested = _nested_fields(error["loc"], reason)
+            if nested:  # a model's own cross-field check naming its fields
+                lines.extend(f"{loc}.{line}" for line in nested)
                 continue
             if re.match(r"^\[\d+\]\.", reason):  # a list validator naming the item itself
                 sub, _, reason = reason.partition(": ")

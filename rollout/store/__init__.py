@@ -1,5 +1,5 @@
 """The state store: rollouts, audit log, approvals, outbox, deployments, holds,
-tokens and replay protection, in SQLite (default) or PostgreSQL.
+tokens, replay protection and per-cluster fleet progress, in SQLite (default) or PostgreSQL.
 
     store = open_store("sqlite:///netpol-rollout.db", clock=lambda: datetime.now(UTC))
 
@@ -12,11 +12,13 @@ SQLAlchemy, Alembic and psycopg.
 
 from rollout.store.base import Clock, IdFactory, new_rollout_id
 from rollout.store.facade import Store, open_store
+from rollout.store.fleets import PlannedCluster
 from rollout.store.outbox import scrub_error
 from rollout.store.records import (
     ARTIFACTS,
     ApprovalRecord,
     DeploymentRecord,
+    FleetClusterRecord,
     HoldRecord,
     OutboxItem,
     OutboxRecord,
@@ -30,10 +32,12 @@ __all__ = [
     "ApprovalRecord",
     "Clock",
     "DeploymentRecord",
+    "FleetClusterRecord",
     "HoldRecord",
     "IdFactory",
     "OutboxItem",
     "OutboxRecord",
+    "PlannedCluster",
     "RolloutRecord",
     "StageEvent",
     "Store",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from rollout.store.records import (
     ApprovalRecord,
     DeploymentRecord,
+    FleetClusterRecord,
     OutboxRecord,
     RolloutRecord,
     StageEvent,
@@ -21,6 +22,7 @@ from rollout.store.tables import (
     ApiTokenRow,
     ApprovalRow,
     DeploymentRow,
+    FleetClusterRow,
     OutboxRow,
     RolloutRow,
     StageEventRow,
@@ -41,6 +43,7 @@ RECORD_OF_ROW: dict[type[object], type[object]] = {
     OutboxRow: OutboxRecord,
     DeploymentRow: DeploymentRecord,
     ApiTokenRow: TokenRecord,
+    FleetClusterRow: FleetClusterRecord,
 }
 
 
@@ -71,3 +74,7 @@ def deployment_record(row: DeploymentRow) -> DeploymentRecord:
 
 def token_record(row: ApiTokenRow) -> TokenRecord:
     return to_record(TokenRecord, row)
+
+
+def fleet_cluster_record(row: FleetClusterRow) -> FleetClusterRecord:
+    return to_record(FleetClusterRecord, row)

@@ -8,8 +8,9 @@ datetime, an unknown channel, a payload that is not JSON) is a programming
 error (ValueError). Either way the whole transaction is rolled back.
 
 The methods live with their tables: `rollouts` (rollouts, audit log),
-`deployments`, `approvals`, `outbox` and `access` (holds, replay protection,
-API tokens), all on the transaction helpers of `base.StoreBase`.
+`deployments`, `fleets` (per-cluster progress of fleet environments),
+`approvals`, `outbox` and `access` (holds, replay protection, API tokens),
+all on the transaction helpers of `base.StoreBase`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from rollout.store.access import Access
 from rollout.store.approvals import Approvals
 from rollout.store.base import Clock, IdFactory, new_rollout_id
 from rollout.store.deployments import Deployments
+from rollout.store.fleets import Fleets
 from rollout.store.outbox import Outbox
 from rollout.store.rollouts import Rollouts
 
 
-class Store(Rollouts, Deployments, Approvals, Outbox, Access):
+class Store(Rollouts, Deployments, Fleets, Approvals, Outbox, Access):
     """The state store. Build it with `open_store(url, clock=...)`."""
 
 

@@ -116,6 +116,27 @@ class DeploymentRecord:
 
 
 @dataclass(frozen=True)
+class FleetClusterRecord:
+    """One cluster of a fleet environment in one rollout (states: rollout.core.waves)."""
+
+    id: int
+    rollout_id: str
+    environment: str
+    cluster: str
+    wave: str
+    wave_index: int
+    position: int
+    state: str
+    commit_sha: str
+    previous_sha: str | None
+    failure: str | None
+    details: Any
+    created_at: datetime
+    updated_at: datetime
+    verified_at: datetime | None
+
+
+@dataclass(frozen=True)
 class HoldRecord:
     environment: str
     held: bool

@@ -111,7 +111,8 @@ class ApprovalRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id"))
-    environment: Mapped[str] = mapped_column(String(63))
+    # An environment, or `env/wave` for an approval needed before a fleet's wave.
+    environment: Mapped[str] = mapped_column(String(127))
     commit_sha: Mapped[str] = mapped_column(String(64))
     member: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(32))
@@ -152,6 +153,32 @@ class DeploymentRow(Base):
     rollout_id: Mapped[str | None] = mapped_column(ForeignKey("rollouts.id"))
     applied_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
+
+
+class FleetClusterRow(Base):
+    """One cluster of a fleet environment in one rollout: where its apply stands."""
+
+    __tablename__ = "fleet_clusters"
+    __table_args__ = (
+        UniqueConstraint("rollout_id", "environment", "cluster"),
+        Index(None, "environment", "cluster", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rollout_id: Mapped[str] = mapped_column(ForeignKey("rollouts.id"))
+    environment: Mapped[str] = mapped_column(String(63))
+    cluster: Mapped[str] = mapped_column(String(63))
+    wave: Mapped[str] = mapped_column(String(63))
+    wave_index: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    previous_sha: Mapped[str | None] = mapped_column(String(64))
+    failure: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[Any] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None]
 
 
 class HoldRow(Base):

@@ -8,7 +8,7 @@ One module per part of the file, each importing only the ones below it:
     settings        Settings: the whole file, and its cross-reference checks
     service         store, server
     notifications   notifications (slack, webhooks, github, delivery, digest)
-    environments    environments[] and their cluster
+    environments    environments[] (their cluster, or their fleet: fleet, cluster)
     smoke, approvals, windows    environments[].smoke / .approvals / .windows
     team            team.members
     repository      repository
@@ -16,7 +16,9 @@ One module per part of the file, each importing only the ones below it:
 """
 
 from rollout.config.schema.approvals import ApprovalRules, RiskRule
-from rollout.config.schema.environments import ClusterRef, Environment
+from rollout.config.schema.cluster import ClusterRef
+from rollout.config.schema.environments import Environment
+from rollout.config.schema.fleet import FleetCluster, Wave, WaveFailure
 from rollout.config.schema.notifications import (
     DeliverySettings,
     DigestSettings,
@@ -68,6 +70,7 @@ __all__ = [
     "Environment",
     "EventName",
     "ExplicitWindow",
+    "FleetCluster",
     "Freeze",
     "GitHubSettings",
     "HolidayFreezes",
@@ -91,6 +94,8 @@ __all__ = [
     "Strict",
     "Team",
     "TimezoneName",
+    "Wave",
+    "WaveFailure",
     "WebhookSettings",
     "WeeklyHours",
     "WindowRules",

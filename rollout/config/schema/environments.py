@@ -1,61 +1,18 @@
-"""`environments[]`: one target of the promotion chain, and how to reach its cluster."""
+"""`environments[]`: one target of the promotion chain, and how to reach its cluster(s)."""
 
 from __future__ import annotations
-
-from datetime import timedelta
-from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
 from rollout.config.schema.approvals import ApprovalRules
+from rollout.config.schema.cluster import ClusterRef
+from rollout.config.schema.fleet import FleetCluster, Wave, WaveFailure
 from rollout.config.schema.observed_flows import ObservedFlows
 from rollout.config.schema.smoke import SmokeSettings
-from rollout.config.schema.types import DnsLabel, Duration, Strict
+from rollout.config.schema.types import DnsLabel, Strict
 from rollout.config.schema.windows import WindowRules
-
-
-class ClusterRef(Strict):
-    """How to reach an environment's cluster: a kubeconfig (+context) or in-cluster.
-
-    ```yaml
-    cluster:
-      kubeconfig: ~/.kube/config
-      context: staging
-      request_timeout: 30s
-    ```
-    """
-
-    kubeconfig: Path | None = Field(
-        default=None,
-        description="Path of a kubeconfig file (relative to the configuration file's "
-        "folder); none: `$KUBECONFIG` or `~/.kube/config`. "
-        "Custom smoke scripts get it as `KUBECONFIG`.",
-    )
-    context: str | None = Field(
-        default=None, description="Context in the kubeconfig; none: its current context."
-    )
-    in_cluster: bool = Field(
-        default=False,
-        description="Use the pod's service account (netpol-rollout runs inside this cluster); "
-        "not together with `kubeconfig`.",
-    )
-    request_timeout: Duration = Field(
-        default=timedelta(seconds=30),
-        description="Timeout of each API request; transient failures are retried.",
-    )
-    max_parallel_requests: int = Field(
-        default=8,
-        ge=1,
-        le=64,
-        description="API requests in flight at once while applying (1-64); also the "
-        "connection pool size.",
-    )
-
-    @model_validator(mode="after")
-    def _one_way(self) -> ClusterRef:
-        if self.in_cluster and self.kubeconfig is not None:
-            raise ValueError("give 'kubeconfig' or 'in_cluster: true', not both")
-        return self
+from rollout.core.waves import ClusterSpec, WavePlan, WavePlanError, WaveSpec, plan_waves
+from rollout.errors import ConfigError
 
 
 class Environment(Strict):
@@ -83,7 +40,17 @@ class Environment(Strict):
     cluster: ClusterRef = Field(
         default_factory=ClusterRef,
         description="How to reach its cluster; default: the current context of the default "
-        "kubeconfig.",
+        "kubeconfig. Not together with `clusters`.",
+    )
+    clusters: tuple[FleetCluster, ...] | None = Field(
+        default=None,
+        description="A fleet: the environment's clusters, rolled out in `waves` "
+        "(docs/fleets.md); none: the one `cluster`. Not for the first environment.",
+    )
+    waves: tuple[Wave, ...] | None = Field(
+        default=None,
+        description="The order in which `clusters` are rolled out; none: one wave of every "
+        "cluster, one at a time, in the order listed.",
     )
     namespaces: tuple[DnsLabel, ...] = Field(
         description="The managed namespaces: objects rendered for other namespaces are "
@@ -137,6 +104,88 @@ class Environment(Strict):
         description="Channels for this environment's events: `slack`, `github` and webhook "
         "names; none: every configured channel, `[]`: none.",
     )
+
+    @model_validator(mode="after")
+    def _fleet(self) -> Environment:
+        if self.clusters is None:
+            if self.waves is not None:
+                raise ValueError("waves: needs clusters (the fleet the waves are made of)")
+            return self
+        if "cluster" in self.model_fields_set:
+            raise ValueError(
+                "cluster: give either cluster (one cluster) or clusters (a fleet), not both"
+            )
+        try:
+            self.wave_plan()
+        except WavePlanError as exc:
+            raise ValueError("; ".join(exc.problems)) from None
+        return self
+
+    def connection(self) -> ClusterRef:
+        """How to reach this environment's one cluster.
+
+        Raises ConfigError for a fleet: its clusters are reached one by one
+        (`Settings.target("env/cluster")`), never through a default context."""
+        if self.clusters is not None:
+            names = ", ".join(f"{self.name}/{c.name}" for c in self.clusters)
+            raise ConfigError(
+                f"environment {self.name!r} is a fleet of {len(self.clusters)} cluster(s); "
+                f"name one of them: {names}"
+            )
+        return self.cluster
+
+    @property
+    def is_fleet(self) -> bool:
+        """True when the environment lists `clusters` (rolled out in waves)."""
+        return self.clusters is not None
+
+    def wave_plan(self) -> WavePlan:
+        """The fleet's waves resolved over its clusters; WavePlanError if they do not fit."""
+        clusters = [ClusterSpec(c.name, c.selector_labels()) for c in self.clusters or ()]
+        waves = [
+            WaveSpec(
+                name=w.name,
+                clusters=w.clusters,
+                selector=w.selector,
+                max_parallel=w.max_parallel,
+                soak=w.soak,
+                rollback_wave=w.on_failure is WaveFailure.WAVE,
+                needs_approval=w.approvals is not None,
+            )
+            for w in self.waves or ()
+        ]
+        return plan_waves(clusters, waves)
+
+    def fleet_cluster(self, name: str) -> FleetCluster:
+        """The fleet's cluster called `name`; KeyError if there is none."""
+        for cluster in self.clusters or ():
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+    def wave(self, name: str) -> Wave | None:
+        """The configured wave called `name` (None: the default wave, or unknown)."""
+        return next((w for w in self.waves or () if w.name == name), None)
+
+    def for_cluster(self, name: str) -> Environment:
+        """This environment as it applies to one of its clusters: that cluster's
+        connection and overlay, no fleet. KeyError for an unknown cluster."""
+        member = self.fleet_cluster(name)
+        ref = ClusterRef(
+            kubeconfig=member.kubeconfig,
+            context=member.context,
+            in_cluster=member.in_cluster,
+            request_timeout=member.request_timeout,
+            max_parallel_requests=member.max_parallel_requests,
+        )
+        return self.model_copy(
+            update={
+                "cluster": ref,
+                "overlay": member.overlay or self.overlay,
+                "clusters": None,
+                "waves": None,
+            }
+        )
 
     @field_validator("namespaces")
     @classmethod

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator
 
-from rollout.config.schema.environments import ClusterRef
+from rollout.config.schema.cluster import ClusterRef
 from rollout.config.schema.types import DnsLabel, Duration, HttpUrl, SecretRef, Strict
 
 

@@ -11,6 +11,7 @@ from rollout.config.schema.repository import Repository
 from rollout.config.schema.service import Server, Store
 from rollout.config.schema.team import Team
 from rollout.config.schema.types import Strict
+from rollout.config.schema.windows import WindowRules
 from rollout.errors import ConfigError
 
 
@@ -52,32 +53,22 @@ class Settings(Strict):
         channels = webhook_names | {"slack", "github"}
         problems: list[str] = []
         for i, env in enumerate(self.environments):
+            if i == 0 and env.is_fleet:
+                problems.append(
+                    "environments[0].clusters: the first environment is applied as soon as "
+                    "a commit lands, to one cluster: give it `cluster`, and `clusters` "
+                    "(a fleet in waves) to a later environment"
+                )
+            problems += _rule_references(
+                f"environments[{i}]", env.approvals, env.windows, members, groups
+            )
+            for k, wave in enumerate(env.waves or ()):
+                problems += _rule_references(
+                    f"environments[{i}].waves[{k}]", wave.approvals, wave.windows, members, groups
+                )
             rules = env.approvals or ApprovalRules(required=1)
-            for j, name in enumerate(rules.members):
-                if name not in members:
-                    problems.append(
-                        f"environments[{i}].approvals.members[{j}]: no team member {name!r}"
-                    )
-            for j, group in enumerate(rules.groups):
-                if group not in groups:
-                    problems.append(
-                        f"environments[{i}].approvals.groups[{j}]: no member is in group "
-                        f"{group!r} (groups in team.members: {_listing(groups)})"
-                    )
             if env.approvals and not (rules.members or rules.groups or members):
                 problems.append(f"environments[{i}].approvals.required: no team member can approve")
-            overlap = env.windows.overlap if env.windows else None
-            for j, name in enumerate(overlap.members if overlap else ()):
-                if name not in members:
-                    problems.append(
-                        f"environments[{i}].windows.overlap.members[{j}]: no team member {name!r}"
-                    )
-            for group in overlap.groups if overlap else {}:
-                if group not in groups:
-                    problems.append(
-                        f"environments[{i}].windows.overlap.groups.{group}: "
-                        f"no member is in group {group!r}"
-                    )
             if env.require_signed_commits and self.repository.signing_keys is None:
                 problems.append(
                     f"environments[{i}].require_signed_commits: true needs "
@@ -94,6 +85,21 @@ class Settings(Strict):
             raise ValueError("; ".join(problems))
         return self
 
+    def target(self, name: str) -> Environment:
+        """What `name` addresses: an environment, or one cluster of a fleet as
+        `env/cluster` (that cluster's connection and overlay). ConfigError if unknown."""
+        environment, _, cluster = name.partition("/")
+        env = self.environment(environment)
+        if not cluster:
+            return env
+        try:
+            return env.for_cluster(cluster)
+        except KeyError:
+            known = ", ".join(c.name for c in env.clusters or ()) or "none"
+            raise ConfigError(
+                f"no cluster {cluster!r} in environment {environment!r} (known: {known})"
+            ) from None
+
     def environment(self, name: str) -> Environment:
         """The environment called `name`; ConfigError listing the known ones."""
         for env in self.environments:
@@ -101,6 +107,37 @@ class Settings(Strict):
                 return env
         known = ", ".join(e.name for e in self.environments)
         raise ConfigError(f"no environment {name!r} in the configuration (known: {known})")
+
+
+def _rule_references(
+    where: str,
+    approvals: ApprovalRules | None,
+    windows: WindowRules | None,
+    members: set[str],
+    groups: set[str],
+) -> list[str]:
+    """Members and groups named by approval and window rules must be in the team."""
+    problems: list[str] = []
+    rules = approvals or ApprovalRules(required=1)
+    for j, name in enumerate(rules.members):
+        if name not in members:
+            problems.append(f"{where}.approvals.members[{j}]: no team member {name!r}")
+    for j, group in enumerate(rules.groups):
+        if group not in groups:
+            problems.append(
+                f"{where}.approvals.groups[{j}]: no member is in group "
+                f"{group!r} (groups in team.members: {_listing(groups)})"
+            )
+    overlap = windows.overlap if windows else None
+    for j, name in enumerate(overlap.members if overlap else ()):
+        if name not in members:
+            problems.append(f"{where}.windows.overlap.members[{j}]: no team member {name!r}")
+    for group in overlap.groups if overlap else {}:
+        if group not in groups:
+            problems.append(
+                f"{where}.windows.overlap.groups.{group}: no member is in group {group!r}"
+            )
+    return problems
 
 
 def _listing(names: set[str]) -> str:

@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "approvals",
     "outbox",
     "deployments",
+    "fleet_clusters",
     "holds",
     "api_tokens",
     "seen_requests",
