@@ -69,7 +69,11 @@ def run_checks(
     """Every check, environments in order, then git, secrets and the roster."""
     results: list[CheckResult] = []
     for env in settings.environments:
-        results += environment_checks(env, timeout=timeout, canary=canary)
+        # A fleet is checked cluster by cluster, each under its `env/cluster` name.
+        for target in [f"{env.name}/{c.name}" for c in env.clusters or ()] or [env.name]:
+            results += environment_checks(
+                settings.target(target), timeout=timeout, canary=canary, name=target
+            )
     results.append(git_check(settings, base_dir))
     results += secret_checks(secret_refs)
     results += roster_checks(settings)
@@ -77,9 +81,13 @@ def run_checks(
 
 
 def environment_checks(
-    env: Environment, *, timeout: timedelta, canary: Canary | None = None
+    env: Environment,
+    *,
+    timeout: timedelta,
+    canary: Canary | None = None,
+    name: str | None = None,
 ) -> list[CheckResult]:
-    name = env.name
+    name = name or env.name
     out: list[CheckResult] = []
 
     def skip_rest(after: str) -> list[CheckResult]:
@@ -88,7 +96,7 @@ def environment_checks(
         return out + [CheckResult(n, name, SKIP, "cluster not usable") for n in rest]
 
     try:
-        api = api_client_for(env.cluster, pool_size=4)
+        api = api_client_for(env.connection(), pool_size=4)
     except RolloutError as exc:
         out.append(CheckResult("credentials", name, FAIL, exc.message))
         return skip_rest("credentials")
