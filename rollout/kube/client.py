@@ -27,13 +27,16 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 from tenacity import (
+    RetryCallState,
     RetryError,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
+    stop_any,
     wait_exponential,
 )
+from tenacity.stop import stop_base
 
 from rollout.config.schema import ClusterRef
 from rollout.errors import ClusterError, ConfigError
@@ -66,6 +69,16 @@ class ApiRefusal(Exception):
 
 class _Transient(Exception):
     """A retryable failure (connection, timeout, 429, 5xx)."""
+
+
+class _Unreachable(_Transient):
+    """No connection could be opened: retried at most `CONNECT_ATTEMPTS` times."""
+
+
+# A server that cannot be connected to is said in seconds, not after the
+# whole retry budget: a short connect timeout, and few attempts to connect.
+CONNECT_TIMEOUT = 3.0
+CONNECT_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,14 @@ def kubeconfig_path(ref: ClusterRef) -> str:
     )
 
 
+def credentials_text(ref: ClusterRef) -> str:
+    """Where `ref`'s credentials come from, for messages: context and kubeconfig path."""
+    if ref.in_cluster:
+        return "in-cluster service account"
+    context = f"context {ref.context}" if ref.context else "current context"
+    return f"{context} of kubeconfig {kubeconfig_path(ref)}"
+
+
 def kubeconfig_contexts(ref: ClusterRef) -> list[str]:
     """The context names in `ref`'s kubeconfig ([] when it cannot be read)."""
     try:
@@ -167,13 +188,12 @@ class KubeClient:
     @classmethod
     def from_ref(cls, ref: ClusterRef, *, retry: RetryPolicy | None = None) -> KubeClient:
         api = api_client_for(ref, pool_size=ref.max_parallel_requests)
-        name = ref.context or (str(ref.kubeconfig) if ref.kubeconfig else "in-cluster")
         return cls(
             api,
             timeout=ref.request_timeout,
             max_parallel=ref.max_parallel_requests,
             retry=retry,
-            server_name=f"the apiserver of {name}",
+            server_name=f"the apiserver at {api.configuration.host} ({credentials_text(ref)})",
         )
 
     @classmethod
@@ -212,7 +232,11 @@ class KubeClient:
         """One request; the decoded JSON answer. ApiRefusal on 4xx, ClusterError at the end."""
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, _Transient)),
-            stop=stop_after_attempt(self._retry.attempts) | stop_after_delay(self._retry.deadline),
+            stop=stop_any(
+                stop_after_attempt(self._retry.attempts),
+                stop_after_delay(self._retry.deadline),
+                _StopWhenUnreachable(),
+            ),
             wait=wait_exponential(multiplier=self._retry.initial_delay, max=self._retry.max_delay),
             reraise=False,
         )
@@ -222,6 +246,12 @@ class KubeClient:
                     return self._once(method, path, query or [], body, content_type)
         except RetryError as exc:
             cause = exc.last_attempt.exception()
+            if isinstance(cause, _Unreachable):
+                raise ClusterError(
+                    f"cannot connect to {self.server_name}: {cause} "
+                    f"({exc.last_attempt.attempt_number} attempts); is the cluster up, and "
+                    "are this kubeconfig and context the right ones?"
+                ) from cause
             raise ClusterError(
                 f"{self.server_name} did not answer {method} {path} after "
                 f"{exc.last_attempt.attempt_number} attempts: {cause}"
@@ -251,10 +281,17 @@ class KubeClient:
                 url,
                 body=data,
                 headers=headers,
-                timeout=urllib3.Timeout(total=self._timeout),
+                timeout=urllib3.Timeout(
+                    connect=min(CONNECT_TIMEOUT, self._timeout), total=self._timeout
+                ),
                 retries=False,
                 preload_content=True,
             )
+        except (
+            urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.ConnectTimeoutError,
+        ) as exc:
+            raise _Unreachable(_reason(exc)) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         status = int(response.status)
@@ -285,6 +322,26 @@ class KubeClient:
         if key not in self._discovery:
             raise ApiRefusal(404, "NotFound", f"the cluster has no kind {kind} in {api_version}")
         return self._discovery[key]
+
+
+class _StopWhenUnreachable(stop_base):
+    """Stop after `CONNECT_ATTEMPTS` attempts that could not connect."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        return isinstance(failure, _Unreachable) and retry_state.attempt_number >= CONNECT_ATTEMPTS
+
+
+def _reason(exc: Exception) -> str:
+    """`connection refused` rather than urllib3's object-laden text."""
+    text = str(exc)
+    cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        text = cause.strerror
+    elif ": " in text:
+        text = text.rsplit(": ", 1)[1]
+    return text[:1].lower() + text[1:]
 
 
 def _refusal(status: int, reason: str, body: bytes | None) -> ApiRefusal:
