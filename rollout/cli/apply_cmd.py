@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from rollout.cli.actions import report_to_actions
+from rollout.cli.help_examples import examples
 from rollout.cli.revision_common import (
     change_json,
     cluster,
@@ -30,6 +31,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@examples(
+    "rollout apply --env staging",
+    "rollout apply --env production --rev 4f2a9c1   # roll back to an earlier revision",
+    "rollout apply --env staging -o json",
+)
 @click.command(name="apply")
 @revision_options
 def command(config_path: Path, env_name: str, rev: str | None, output: str) -> None:

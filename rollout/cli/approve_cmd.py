@@ -5,8 +5,13 @@ from __future__ import annotations
 import click
 
 from rollout.cli.api_client import ApiClient, server_options
+from rollout.cli.help_examples import examples
 
 
+@examples(
+    'rollout approve 42 --server https://rollout.example.com --token "$ROLLOUT_TOKEN"',
+    'rollout approve 42 --reason \'diff reviewed\' --server "$ROLLOUT_SERVER" --token "$T"',
+)
 @click.command(name="approve")
 @click.argument("rollout_id")
 @click.option(

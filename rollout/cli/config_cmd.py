@@ -8,11 +8,16 @@ from pathlib import Path
 import click
 
 from rollout.cli.exits import RolloutGroup
+from rollout.cli.help_examples import examples
 from rollout.cli.options import CONFIG_ENVVAR, DEFAULT_CONFIG, load_settings, secret_refs
 from rollout.config import Settings
 from rollout.errors import ConfigError
 
 
+@examples(
+    "rollout config check",
+    "rollout config check -c rollout.yaml",
+)
 @click.group(name="config", cls=RolloutGroup)
 def command() -> None:
     """Check the configuration file."""

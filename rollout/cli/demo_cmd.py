@@ -9,11 +9,18 @@ from types import FrameType
 import click
 from rich.console import Console
 
+from rollout.cli.help_examples import examples
+
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 1
 EXIT_NO_BINARIES = 2
 
 
+@examples(
+    "rollout demo",
+    "rollout demo --serve",
+    "rollout demo -v --keep",
+)
 @click.command(name="demo")
 @click.option("--keep", is_flag=True, help="Keep the temporary folder (logs, state, git remote).")
 @click.option("--no-color", is_flag=True, help="Plain output without colours.")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option, load_settings
 from rollout.config.schema import Settings
 from rollout.core.events import EventType
@@ -23,6 +24,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@examples(
+    "rollout digest --dry-run",
+    "rollout digest -c rollout.yaml",
+)
 @click.command(name="digest")
 @config_option
 @click.option(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from rollout.cli.actions import report_to_actions
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option, load_settings
 from rollout.cli.windows_cmd import (
     Clock,
@@ -51,6 +52,11 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
+@examples(
+    "rollout gate --env production",
+    "rollout gate --env production --wait --max-wait 6h",
+    "rollout gate -e production -o json --tz Europe/Berlin",
+)
 @click.command(name="gate")
 @config_option
 @click.option("--env", "-e", "environment", required=True, help="The environment to gate.")

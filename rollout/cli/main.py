@@ -14,6 +14,7 @@ import click
 
 from rollout import __version__
 from rollout.cli.exits import RolloutGroup
+from rollout.cli.help_examples import examples_text
 
 # name -> (module exposing `command`, the command's one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -112,7 +113,17 @@ class LazyGroup(RolloutGroup):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=examples_text(
+        "rollout demo",
+        "rollout check",
+        "rollout plan --env staging",
+        "rollout status -o json",
+        "rollout COMMAND -h",
+    ),
+)
 @click.version_option(__version__, prog_name="rollout")
 def cli() -> None:
     """netpol-rollout: GitOps rollouts of Kubernetes NetworkPolicies."""

@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 
 from rollout.cli.actions import report_to_actions
+from rollout.cli.help_examples import examples
 from rollout.cli.revision_common import (
     cluster,
     console,
@@ -41,6 +42,11 @@ from rollout.wiring import (
 )
 
 
+@examples(
+    "rollout plan --env staging",
+    "rollout plan --env production --rev HEAD -o json",
+    "rollout plan --env staging --all",
+)
 @click.command(name="plan")
 @revision_options
 @click.option("--all", "show_all", is_flag=True, help="List unchanged objects too.")

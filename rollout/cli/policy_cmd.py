@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rollout.cli.exits import RolloutGroup
+from rollout.cli.help_examples import examples
 from rollout.cli.matrix_output import DEFAULT_MAX_ROWS, write_matrix
 from rollout.cli.options import config_option
 from rollout.cli.output import emit
@@ -44,11 +45,21 @@ def _ports(analysis: Analysis, given: Sequence[str]) -> list[tuple[int, str]]:
     return [parse_port_arg(p) for p in given] if given else analysis.default_ports()
 
 
+@examples(
+    "rollout policy matrix k8s/network-policies/production workloads",
+    "rollout policy lint k8s/network-policies/staging workloads",
+    "rollout policy diff --rev main --rev HEAD k8s/network-policies/production workloads",
+)
 @click.group(name="policy", cls=RolloutGroup)
 def command() -> None:
     """Analyse NetworkPolicies: matrix, explain, diff, lint."""
 
 
+@examples(
+    "rollout policy matrix k8s/network-policies/production workloads",
+    "rollout policy matrix k8s/network-policies/production --live production -o csv",
+    "rollout policy matrix policies/ --port 5432/TCP -o markdown",
+)
 @command.command()
 @click.argument("paths", nargs=-1, required=True)
 @live_option
@@ -143,6 +154,10 @@ def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
         console.print(table)
 
 
+@examples(
+    "rollout policy explain policies/ workloads --from frontend/web --to backend/api --port 8080",
+    "rollout policy explain policies/ --from shop/web --to shop/db --port 5432 -o json",
+)
 @command.command(name="explain")
 @click.argument("paths", nargs=-1, required=True)
 @click.option(

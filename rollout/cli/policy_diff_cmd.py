@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from rollout.cli.actions import report_to_actions
+from rollout.cli.help_examples import examples
 from rollout.cli.output import emit
 from rollout.cli.policy_inputs import build_model, load_paths, pod_ip_option
 from rollout.errors import InputError
@@ -37,6 +38,10 @@ def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
         return load_cluster(objects, origins=[f"{rev}:{o}" if o else o for o in origins])
 
 
+@examples(
+    "rollout policy diff old/ new/",
+    "rollout policy diff --rev main --rev HEAD k8s/network-policies/production -o markdown",
+)
 @click.command(name="diff")
 @click.argument("paths", nargs=-1)
 @click.option(

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option
 from rollout.cli.policy_inputs import live_objects
 from rollout.errors import InputError
@@ -25,6 +26,10 @@ from rollout.policy import ClusterModel, load_cluster
 from rollout.policy.model import WORKLOAD_KINDS
 
 
+@examples(
+    "rollout policy replay flows.jsonl --rev main --rev HEAD --path k8s/network-policies/staging",
+    "rollout policy replay hubble.json --live production --rev HEAD --fail-on-cut",
+)
 @click.command(name="replay")
 @click.argument("flows", nargs=-1, required=True)
 @click.option(

@@ -5,8 +5,12 @@ from __future__ import annotations
 import click
 
 from rollout.cli.api_client import ApiClient, server_options
+from rollout.cli.help_examples import examples
 
 
+@examples(
+    'rollout reject 42 --reason \'opens the database\' --server "$ROLLOUT_SERVER" --token "$T"',
+)
 @click.command(name="reject")
 @click.argument("rollout_id")
 @click.option("--reason", required=True, help="Why (shown in the audit log and messages).")

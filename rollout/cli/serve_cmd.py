@@ -7,9 +7,14 @@ from pathlib import Path
 
 import click
 
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option, load_settings
 
 
+@examples(
+    "rollout serve",
+    "rollout serve -c /etc/netpol-rollout/rollout.yaml --listen 0.0.0.0:8080 --log-level debug",
+)
 @click.command(name="serve")
 @config_option
 @click.option(

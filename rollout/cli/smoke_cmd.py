@@ -19,6 +19,7 @@ from rich.console import Console
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option, load_settings
 from rollout.cli.smoke_suggest import suggest_cmd
 from rollout.errors import SmokeTestError
@@ -67,6 +68,11 @@ def _namespaces_of(plan: SmokePlan) -> set[str]:
     return found
 
 
+@examples(
+    "rollout smoke --env staging",
+    "rollout smoke --env production -o junit --junit-file smoke.xml",
+    "rollout smoke --env staging --precheck",
+)
 @click.group(name="smoke", cls=RolloutGroup, invoke_without_command=True)
 @config_option
 @click.option("--env", "env_name", default=None, help="Environment name (required to run).")

@@ -11,11 +11,16 @@ from datetime import UTC, datetime
 import click
 import yaml
 
+from rollout.cli.help_examples import examples
 from rollout.errors import InputError
 from rollout.flows import FlowAggregator, PodDirectory
 from rollout.flows.suggest import suggest_smoke_tests
 
 
+@examples(
+    "rollout smoke suggest --from-flows flows.jsonl --top 20",
+    "rollout smoke suggest --from-flows 'hubble-*.json'",
+)
 @click.command(name="suggest")
 @click.option(
     "--from-flows",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option, load_settings
 from rollout.config.schema import Settings
 from rollout.errors import InputError
@@ -29,11 +30,20 @@ def _store(settings: Settings) -> Iterator[Store]:
         store.close()
 
 
+@examples(
+    "rollout token create --member alice",
+    "rollout token list",
+    "rollout token revoke 3",
+)
 @click.group(name="token")
 def command() -> None:
     """Manage member API tokens."""
 
 
+@examples(
+    "rollout token create --member alice",
+    "rollout token create --member bob -c rollout.yaml",
+)
 @command.command(name="create")
 @click.option("--member", required=True, help="The roster member the token acts as.")
 @config_option
@@ -52,6 +62,9 @@ def create(member: str, config_path: Path) -> None:
     click.echo(token)
 
 
+@examples(
+    "rollout token revoke 3",
+)
 @command.command(name="revoke")
 @click.argument("token_id", type=int)
 @config_option
@@ -63,6 +76,10 @@ def revoke(token_id: int, config_path: Path) -> None:
     click.echo(f"Token #{token_id} revoked.")
 
 
+@examples(
+    "rollout token list",
+    "rollout token list --member alice",
+)
 @command.command(name="list")
 @click.option("--member", default=None, help="Only this member's tokens.")
 @config_option

@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 
 from rollout.cli.actions import report_to_actions
+from rollout.cli.help_examples import examples
 from rollout.cli.revision_common import (
     cluster,
     console,
@@ -19,6 +20,11 @@ from rollout.core.objects import ObjectKey
 from rollout.revision import validate_revision
 
 
+@examples(
+    "rollout validate --env staging",
+    "rollout validate --env production --offline --rev HEAD",
+    "rollout validate --env staging -o json",
+)
 @click.command(name="validate")
 @revision_options
 @click.option("--offline", is_flag=True, help="Skip the server-side dry run.")

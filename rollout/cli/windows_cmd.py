@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rollout.cli.help_examples import examples
 from rollout.cli.options import config_option, load_settings
 from rollout.config import Settings
 from rollout.core.cron import first_instant
@@ -120,6 +121,11 @@ def span_text(seconds: float) -> str:
     return (f"{days}d" if days else "") + (f"{hours}h" if hours or days else "") + f"{minutes:02d}m"
 
 
+@examples(
+    "rollout windows",
+    "rollout windows --env production --days 14 --tz Europe/Berlin",
+    "rollout windows -o json",
+)
 @click.command(name="windows")
 @config_option
 @click.option("--env", "-e", "environment", help="Environment (default: the last with windows).")
