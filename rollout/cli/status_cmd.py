@@ -100,9 +100,57 @@ def render_rollout(data: dict[str, Any], now: datetime) -> str:
         if approval["expired"]:
             lines.append(f"    expired: {', '.join(approval['expired'])}")
         lines += [f"    not counted: {line}" for line in approval["ignored"]]
+    for fleet in data.get("fleets") or []:
+        lines += render_fleet(fleet)
     lines.append("  events:")
     lines += [f"    {_event_line(e)}" for e in data["events"]] or ["    (none)"]
     return "\n".join(lines)
+
+
+def render_fleet(fleet: dict[str, Any]) -> list[str]:
+    """A fleet environment: progress, then a row per cluster under its wave, then
+    the next wave and its window (or soak)."""
+    lines = [f"  fleet        {fleet['environment']}: {fleet['progress']}"]
+    phases = {w["name"]: w["phase"] for w in fleet["waves"]}
+    rows = [("WAVE", "PHASE", "CLUSTER", "STATE", "REVISION")]
+    shown: set[str] = set()
+    for c in fleet["clusters"]:
+        first = c["wave"] not in shown
+        shown.add(c["wave"])
+        if c["changing"]:
+            revision = f"changing -> {c['target'][:8]}"
+        else:
+            revision = (c["revision"] or "none")[:8]
+        rows.append(
+            (
+                c["wave"] if first else "",
+                phases.get(c["wave"], "") if first else "",
+                c["cluster"],
+                c["state"],
+                revision,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+        lines.append(f"    {cells}  {row[-1]}".rstrip())
+    for c in fleet["clusters"]:
+        if c.get("failure"):
+            lines.append(f"    {c['cluster']} failed: {c['failure']}")
+    if fleet.get("next_wave"):
+        when = ""
+        if fleet.get("soak_until"):
+            when = f": soaking until {_utc(fleet['soak_until'])}"
+        elif fleet.get("next_window"):
+            window = fleet["next_window"]
+            when = f": window {_utc(window['start'])} - {_utc(window['end'])}"
+        lines.append(f"    next wave    {fleet['next_wave']}{when}")
+    return lines
+
+
+def _utc(value: Any) -> str:
+    at = _time(value)
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else str(value)
 
 
 def age(since: datetime, now: datetime) -> str:

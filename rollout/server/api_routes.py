@@ -19,6 +19,7 @@ from rollout.approvals_service import Outcome
 from rollout.core.approvals import ApprovalStatus, VerifiedIdentity
 from rollout.errors import AuthError
 from rollout.findings import findings_from_json, findings_to_json
+from rollout.fleet_view import fleet_json, rollout_fleets
 from rollout.server.auth import member_for_bearer
 from rollout.server.context import ServerContext
 from rollout.store.records import OutboxRecord, RolloutRecord, StageEvent
@@ -139,6 +140,16 @@ def api_router(ctx: ServerContext) -> APIRouter:
             # What reviewers see in Slack and the dashboard, in their record shapes.
             "diff": rollout.diff,
             "lint": findings_to_json(findings_from_json(rollout.lint)),
+            # Fleet environments: each cluster's revision, wave progress, the next window.
+            "fleets": [
+                fleet_json(status)
+                for status in rollout_fleets(
+                    ctx.settings,
+                    rollout.environment,
+                    ctx.store.fleet_clusters(rollout_id),
+                    ctx.clock(),
+                )
+            ],
         }
 
     @router.post("/rollouts/{rollout_id}/approve", summary="Approve as the token's member")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from rollout.approvals_service import ApprovalsService, ApprovalStore
 from rollout.config.schema import Settings
-from rollout.store.records import OutboxRecord
+from rollout.store.records import FleetClusterRecord, OutboxRecord
 
 Clock = Callable[[], datetime]
 SlackResponder = Callable[[str, Mapping[str, Any]], None]
@@ -53,6 +53,10 @@ class ServerStore(ApprovalStore, Protocol):
     def outbox_items(
         self, status: str | None = None, *, rollout_id: str | None = None
     ) -> list[OutboxRecord]: ...
+
+    def fleet_clusters(
+        self, rollout_id: str, environment: str | None = None
+    ) -> list[FleetClusterRecord]: ...
 
 
 @dataclass(frozen=True)
