@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,25 +17,31 @@ from rollout.core.events import (
 )
 from rollout.core.events import CommitInfo as EventCommit
 from rollout.core.events import Window as EventWindow
+from rollout.core.fleet_status import FleetStatus
 from rollout.engine import Announcer
 from rollout.findings import findings_from_json
+from rollout.fleet_view import fleet_status_of
 from rollout.flows import cut_sentence
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.ports import Clock
+from rollout.store.records import FleetClusterRecord, RolloutRecord
 from rollout.store.records import OutboxItem as StoreOutboxItem
-from rollout.store.records import RolloutRecord
 
 
 def announcer(
     settings: Settings,
     clock: Clock,
     approval_status: Callable[[RolloutRecord], ApprovalStatus | None] | None = None,
+    fleet_rows: Callable[[str], Sequence[FleetClusterRecord]] | None = None,
 ) -> Announcer:
     """Turn (rollout, event, details) into the outbox rows of every subscribed channel.
 
     `approval_status` gives who approved and who is still needed (the Slack
     buttons are drawn while someone is); without it, only the configured
-    requirement is known.
+    requirement is known. `fleet_rows(rollout_id)` gives the recorded cluster
+    rows: an event of a fleet environment then carries the fleet's status
+    (each cluster's revision, the waves, the next wave's window). A
+    `wave.passed` event names its wave in `details["wave"]`.
     """
 
     def announce(
@@ -47,6 +53,7 @@ def announcer(
             return []  # an internal event no channel subscribes to
         env = settings.environment(rollout.environment)
         scheduled = str(details.get("at", "")) if kind is EventType.PRODUCTION_SCHEDULED else ""
+        wave = str(details.get("wave", "")) if kind is EventType.WAVE_PASSED else ""
         base = (settings.server.public_url or "").rstrip("/")
         rollout_event = RolloutEvent(
             type=kind,
@@ -62,7 +69,8 @@ def announcer(
             reason=rollout.reason or _text(details.get("summary")),
             actor=_text(details.get("actor")),
             url=f"{base}/api/v1/rollouts/{rollout.id}" if base else None,
-            sequence=scheduled or None,
+            sequence=scheduled or wave or None,
+            fleet=_fleet(settings, rollout, fleet_rows, clock),
         )
         channels = channels_for(kind, settings.notifications, env.notify)
         return [
@@ -92,6 +100,18 @@ def _approvals(
         return ApprovalSummary(rules.required)
     who = ", ".join([*rules.members, *(f"group {g}" for g in rules.groups)]) or "the team"
     return ApprovalSummary(rules.required, (), (f"{rules.required} approval(s) from {who}",))
+
+
+def _fleet(
+    settings: Settings,
+    rollout: RolloutRecord,
+    fleet_rows: Callable[[str], Sequence[FleetClusterRecord]] | None,
+    clock: Clock,
+) -> FleetStatus | None:
+    if fleet_rows is None:
+        return None
+    rows = [r for r in fleet_rows(rollout.id) if r.environment == rollout.environment]
+    return fleet_status_of(settings, rollout.environment, rows, clock())
 
 
 def _linted(lint: Any) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from rollout.config.schema import Settings
 from rollout.core.fleet_status import FleetStatus, NextWindow, fleet_status
@@ -24,7 +23,6 @@ from rollout.store.records import FleetClusterRecord
 from rollout.windows_rules import gate_rules, years_between
 
 __all__ = [
-    "fleet_json",
     "fleet_status_of",
     "plan_from_rows",
     "progress_from_rows",
@@ -106,7 +104,8 @@ def fleet_status_of(
 def _wave_window(
     settings: Settings, environment: str, wave_name: str, after: datetime
 ) -> NextWindow | None:
-    """The current or next window of `wave_name` (its own rule, else the environment's)."""
+    """The current or next window of `wave_name` (its own rule, else the environment's);
+    None without a window rule, or with no window within the search horizon."""
     env = settings.environment(environment)
     wave = env.wave(wave_name)
     if wave is not None and wave.windows is not None:
@@ -119,51 +118,11 @@ def _wave_window(
             }
         )
     years = years_between(after, after)
-    window = current_or_next_window(gate_rules(settings, environment, years=years), after)
+    rules = gate_rules(settings, environment, years=years)
+    if not rules.enabled:
+        return None  # no window rule: the wave may start any time
+    window = current_or_next_window(rules, after)
     return None if window is None else NextWindow(window.start, window.end)
-
-
-def fleet_json(status: FleetStatus) -> dict[str, Any]:
-    """The API's and the webhook's shape of a fleet's status."""
-    return {
-        "environment": status.environment,
-        "progress": status.progress_text(),
-        "finished": status.finished,
-        "halted": status.halted,
-        "clusters": [
-            {
-                "cluster": c.cluster,
-                "wave": c.wave,
-                "state": str(c.state),
-                "revision": c.revision,
-                "target": c.target,
-                "changing": c.changing,
-                "failure": c.failure,
-            }
-            for c in status.clusters
-        ],
-        "waves": [
-            {
-                "index": w.index,
-                "name": w.name,
-                "clusters": list(w.clusters),
-                "verified": w.verified,
-                "phase": str(w.phase),
-            }
-            for w in status.waves
-        ],
-        "revisions": {k: list(v) for k, v in status.revisions().items()},
-        "next_wave": status.next_wave,
-        "next_window": (
-            {
-                "start": status.next_window.start.isoformat(),
-                "end": status.next_window.end.isoformat(),
-            }
-            if status.next_window
-            else None
-        ),
-        "soak_until": status.soak_until.isoformat() if status.soak_until else None,
-    }
 
 
 def rollout_fleets(

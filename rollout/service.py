@@ -199,7 +199,9 @@ class Service:
         self.approvals = ApprovalsService(
             settings, self.store, clock, notifications_for=self._approval_notifications
         )
-        self._announce: Announcer = announcer(settings, clock, self.approvals.status)
+        self._announce: Announcer = announcer(
+            settings, clock, self.approvals.status, fleet_rows=self.store.fleet_clusters
+        )
         self._git = git_for(settings.repository, base_dir=base_dir)
         self.ops = ClusterOps(settings, self._git, clock=clock)
         self.scheduler = _LeaderScheduler()

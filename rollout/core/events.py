@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from rollout.core.fleet_status import FleetStatus, fleet_from_json, fleet_to_json
 from rollout.findings import LintFinding, findings_from_json
 
 SCHEMA_VERSION = 1
 
 
 class EventType(StrEnum):
-    """The 14 event names; the value is the wire name."""
+    """The 15 event names; the value is the wire name."""
 
     ROLLOUT_DETECTED = "rollout.detected"
     ROLLOUT_VALIDATED = "rollout.validated"
@@ -38,6 +39,8 @@ class EventType(StrEnum):
     PRODUCTION_SCHEDULED = "production.scheduled"
     PRODUCTION_APPLIED = "production.applied"
     PRODUCTION_FAILED = "production.failed"
+    WAVE_PASSED = "wave.passed"
+    """A wave of a fleet environment passed (`sequence` is the wave's name)."""
     DRIFT_DETECTED = "drift.detected"
     REVIEW_DIGEST = "review.digest"
 
@@ -160,6 +163,8 @@ class RolloutEvent:
     digest: ReviewDigest | None = None
     lint: tuple[LintFinding, ...] | None = None
     """The revision's lint findings where it goes next (from the approval request on)."""
+    fleet: FleetStatus | None = None
+    """A fleet environment: each cluster's revision, the waves, the next wave's window."""
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
@@ -307,6 +312,7 @@ def event_to_json(event: RolloutEvent) -> dict[str, Any]:
         "drift": [_drift_json(d) for d in event.drift],
         "digest": digest_to_json(event.digest) if event.digest else None,
         "lint": [f.to_json() for f in event.lint] if event.lint is not None else None,
+        "fleet": fleet_to_json(event.fleet) if event.fleet is not None else None,
     }
 
 
@@ -361,4 +367,5 @@ def event_from_json(data: Mapping[str, Any]) -> RolloutEvent:
         lint=findings_from_json({"findings": data["lint"]})
         if data.get("lint") is not None
         else None,
+        fleet=fleet_from_json(data["fleet"]) if data.get("fleet") else None,
     )

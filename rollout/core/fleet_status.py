@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from rollout.core.waves import (
     HALTING,
@@ -201,3 +202,90 @@ def _line(
     if row is None:
         return ClusterLine(cluster, wave, state, None, "")
     return ClusterLine(cluster, wave, state, running_revision(row), row.commit_sha, row.failure)
+
+
+# --- JSON (the API's `fleets[]`, the webhook's `fleet`, the outbox payload) ---------
+
+
+def fleet_to_json(status: FleetStatus) -> dict[str, Any]:
+    """The wire form; `fleet_from_json` reads it back."""
+    return {
+        "environment": status.environment,
+        "progress": status.progress_text(),
+        "finished": status.finished,
+        "halted": status.halted,
+        "clusters": [
+            {
+                "cluster": c.cluster,
+                "wave": c.wave,
+                "state": str(c.state),
+                "revision": c.revision,
+                "target": c.target,
+                "changing": c.changing,
+                "failure": c.failure,
+            }
+            for c in status.clusters
+        ],
+        "waves": [
+            {
+                "index": w.index,
+                "name": w.name,
+                "clusters": list(w.clusters),
+                "verified": w.verified,
+                "phase": str(w.phase),
+            }
+            for w in status.waves
+        ],
+        "revisions": {k: list(v) for k, v in status.revisions().items()},
+        "next_wave": status.next_wave,
+        "next_window": (
+            {"start": _ts(status.next_window.start), "end": _ts(status.next_window.end)}
+            if status.next_window
+            else None
+        ),
+        "soak_until": _ts(status.soak_until) if status.soak_until else None,
+    }
+
+
+def fleet_from_json(data: Mapping[str, Any]) -> FleetStatus:
+    """Read back :func:`fleet_to_json` (KeyError/ValueError on another shape)."""
+    window = data.get("next_window")
+    soak = data.get("soak_until")
+    return FleetStatus(
+        environment=data["environment"],
+        clusters=tuple(
+            ClusterLine(
+                c["cluster"],
+                c["wave"],
+                ClusterState(c["state"]),
+                c.get("revision"),
+                c.get("target", ""),
+                c.get("failure"),
+            )
+            for c in data["clusters"]
+        ),
+        waves=tuple(
+            WaveLine(
+                int(w["index"]),
+                w["name"],
+                tuple(w["clusters"]),
+                int(w["verified"]),
+                WavePhase(w["phase"]),
+            )
+            for w in data["waves"]
+        ),
+        next_wave=data.get("next_wave"),
+        next_window=NextWindow(_parse(window["start"]), _parse(window["end"])) if window else None,
+        soak_until=_parse(soak) if soak else None,
+    )
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no zone")
+    return parsed.astimezone(UTC)

@@ -81,11 +81,43 @@ def comment_body(event: RolloutEvent) -> str:
     ):
         if body:
             lines += ["", f"#### {title}", "", body]
+    if event.fleet:
+        lines += ["", f"#### Clusters of {event.fleet.environment}", "", *fleet_table(event)]
     if event.next_window:
         lines += ["", f"**Next window** {utc_text(event.next_window.start)}"]
     if event.reason:
         lines += ["", f"**Reason** {event.reason}"]
     return "\n".join(lines) + "\n"
+
+
+def fleet_table(event: RolloutEvent) -> list[str]:
+    """A Markdown table of the fleet: a row per cluster, then the next wave."""
+    fleet = event.fleet
+    assert fleet is not None
+    phases = {w.name: w.phase for w in fleet.waves}
+    lines = [
+        fleet.progress_text(),
+        "",
+        "| Wave | Phase | Cluster | State | Revision |",
+        "|---|---|---|---|---|",
+    ]
+    for c in fleet.clusters:
+        if c.changing:
+            revision = f"changing → `{c.target[:8]}`"
+        else:
+            revision = f"`{c.revision[:8]}`" if c.revision else "none"
+        lines.append(f"| {c.wave} | {phases[c.wave]} | {c.cluster} | {c.state} | {revision} |")
+    lines += ["", *(f"**{c.cluster} failed:** {c.failure}" for c in fleet.clusters if c.failure)]
+    if fleet.next_wave and fleet.soak_until:
+        lines.append(
+            f"**Next wave** {fleet.next_wave} after its soak, {utc_text(fleet.soak_until)}"
+        )
+    elif fleet.next_wave and fleet.next_window:
+        window = fleet.next_window
+        lines.append(
+            f"**Next wave** {fleet.next_wave}: {utc_text(window.start)} – {utc_text(window.end)}"
+        )
+    return [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
 
 
 class GitHubChannel:

@@ -6,9 +6,11 @@ everywhere (one formatter, not one per channel).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rollout.core.events import EventType, RolloutEvent
+from rollout.core.fleet_status import FleetStatus
 
 STATUS: dict[EventType, tuple[str, str]] = {
     EventType.ROLLOUT_DETECTED: (":mag:", "New commit detected"),
@@ -23,6 +25,7 @@ STATUS: dict[EventType, tuple[str, str]] = {
     EventType.PRODUCTION_SCHEDULED: (":calendar:", "Scheduled for the next window"),
     EventType.PRODUCTION_APPLIED: (":tada:", "Applied to production"),
     EventType.PRODUCTION_FAILED: (":rotating_light:", "Production apply failed"),
+    EventType.WAVE_PASSED: (":ocean:", "Wave passed"),
     EventType.DRIFT_DETECTED: (":warning:", "Drift detected"),
     EventType.REVIEW_DIGEST: (":clipboard:", "Monthly policy review"),
 }
@@ -33,6 +36,8 @@ MAX_RISKY_LINES = 5
 def status_line(event: RolloutEvent) -> str:
     """`Applied to staging (staging)`, `Approval granted by alice`, ..."""
     _, text = STATUS[event.type]
+    if event.type is EventType.WAVE_PASSED and event.sequence:
+        text = f"Wave {event.sequence} passed"
     if event.actor and event.type in (EventType.APPROVAL_GRANTED, EventType.ROLLOUT_REJECTED):
         text = f"{text} by {event.actor}"
     if event.environment:
@@ -118,3 +123,37 @@ def approvals_text(event: RolloutEvent) -> str | None:
     if event.approvals.still_needed:
         text += "\nStill needed: " + "; ".join(event.approvals.still_needed)
     return text
+
+
+def fleet_text(
+    fleet: FleetStatus,
+    *,
+    when: Callable[[datetime], str] = utc_text,
+    escape: Callable[[str], str] = str,
+    code: str = "`",
+) -> str:
+    """The fleet in a few lines: progress, each wave with its clusters grouped by the
+    revision they run, the failures (free text, through `escape`), then the next
+    wave's window (or soak) with `when`."""
+    lines = [fleet.progress_text()]
+    for wave in fleet.waves:
+        groups: dict[str, list[str]] = {}
+        for line in fleet.clusters:
+            if line.wave != wave.name:
+                continue
+            if line.changing:
+                key = f"changing → {code}{line.target[:8]}{code}"
+            else:
+                key = f"{code}{line.revision[:8]}{code}" if line.revision else "none"
+            groups.setdefault(key, []).append(line.cluster)
+        running = "; ".join(f"{', '.join(names)} {key}" for key, names in groups.items())
+        lines.append(f"• {wave.name} ({wave.phase}): {running}")
+    lines += [f"• {c.cluster} failed: {escape(c.failure)}" for c in fleet.clusters if c.failure]
+    if fleet.next_wave and fleet.soak_until:
+        lines.append(f"Next wave {fleet.next_wave} after its soak: {when(fleet.soak_until)}")
+    elif fleet.next_wave and fleet.next_window:
+        window = fleet.next_window
+        lines.append(f"Next wave {fleet.next_wave}: {when(window.start)} – {when(window.end)}")
+    elif fleet.next_wave:
+        lines.append(f"Next wave {fleet.next_wave}")
+    return "\n".join(lines)

@@ -41,6 +41,7 @@ from rollout.notify.render import (
     approvals_text,
     diff_text,
     escape_slack,
+    fleet_text,
     lint_text,
     slack_date,
     smoke_text,
@@ -109,6 +110,10 @@ def rollout_blocks(event: RolloutEvent, *, buttons: bool) -> list[Block]:
         ("Smoke tests", smoke_text(event)),
         ("Approvals", approvals_text(event)),
         (
+            f"Clusters of {event.environment}",
+            fleet_text(event.fleet, when=slack_date, escape=escape_slack) if event.fleet else None,
+        ),
+        (
             "Next window",
             f"{slack_date(event.next_window.start)} – {slack_date(event.next_window.end)}"
             if event.next_window
@@ -166,6 +171,11 @@ def thread_text(event: RolloutEvent) -> str:
         approvals_text(event) if event.approvals and approval_pending(event) else None,
         f"Next window: {slack_date(event.next_window.start)}"
         if event.next_window and event.type is EventType.PRODUCTION_SCHEDULED
+        else None,
+        escape_slack(event.fleet.progress_text())
+        if event.fleet
+        and event.type
+        in (EventType.WAVE_PASSED, EventType.PRODUCTION_APPLIED, EventType.PRODUCTION_FAILED)
         else None,
         escape_slack(event.reason) if event.reason else None,
     ):

@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 
 from rollout.approvals_service import Outcome
 from rollout.core.approvals import ApprovalStatus, VerifiedIdentity
+from rollout.core.fleet_status import fleet_to_json
 from rollout.errors import AuthError
 from rollout.findings import findings_from_json, findings_to_json
-from rollout.fleet_view import fleet_json, rollout_fleets
+from rollout.fleet_view import rollout_fleets
 from rollout.server.auth import member_for_bearer
 from rollout.server.context import ServerContext
 from rollout.store.records import OutboxRecord, RolloutRecord, StageEvent
@@ -142,7 +143,7 @@ def api_router(ctx: ServerContext) -> APIRouter:
             "lint": findings_to_json(findings_from_json(rollout.lint)),
             # Fleet environments: each cluster's revision, wave progress, the next window.
             "fleets": [
-                fleet_json(status)
+                fleet_to_json(status)
                 for status in rollout_fleets(
                     ctx.settings,
                     rollout.environment,

@@ -35,8 +35,8 @@ EVENT = RolloutEvent(
 )
 
 
-def test_exactly_the_fourteen_documented_event_names() -> None:
-    assert len(EventType) == 14
+def test_exactly_the_fifteen_documented_event_names() -> None:
+    assert len(EventType) == 15
     assert {e.value for e in EventType} >= {"rollout.detected", "review.digest", "drift.detected"}
 
 
