@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rollout.cli.options import config_option, load_settings, secret_refs
+from rollout.cli.options import cluster_options, config_option, load_settings, secret_refs
 
 if TYPE_CHECKING:
     from rollout.config.schema import Environment
@@ -22,6 +22,7 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
 @click.command(name="check")
 @config_option
+@cluster_options
 @click.option("--env", "env_name", default=None, help="Check only this environment.")
 @click.option(
     "--canary",

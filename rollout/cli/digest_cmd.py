@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from rollout.cli.help_examples import examples
-from rollout.cli.options import config_option, load_settings
+from rollout.cli.options import cluster_options, config_option, load_settings
 from rollout.config.schema import Settings
 from rollout.core.events import EventType
 from rollout.digest_job import ReviewDigestJob
@@ -30,6 +30,7 @@ def _now() -> datetime:
 )
 @click.command(name="digest")
 @config_option
+@cluster_options
 @click.option(
     "--dry-run", is_flag=True, help="Print the Markdown digest; enqueue and record nothing."
 )

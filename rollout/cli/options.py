@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ import click
 from pydantic import BaseModel
 
 from rollout.config import SecretRef, Settings, load_config
+from rollout.errors import InputError
 
 CONFIG_ENVVAR = "ROLLOUT_CONFIG"
 DEFAULT_CONFIG = "rollout.yaml"
@@ -37,9 +39,92 @@ def env_option(function: F) -> F:
     return click.option("--env", "env_name", required=True, help="Environment name.")(function)
 
 
+CLUSTER_OVERRIDES = "rollout.cluster_overrides"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None and param.name:
+        ctx.meta.setdefault(CLUSTER_OVERRIDES, {})[param.name] = value
+
+
+def cluster_options(function: F) -> F:
+    """kubectl's `--kubeconfig`, `--context` and `-n/--namespace`, for commands that
+    talk to a cluster. They override the configuration of the environment the
+    command works on (`--env`, `--live`; every environment when none is named):
+    `-n` is the namespace netpol-rollout keeps its state in, as `flux -n`."""
+    options = [
+        click.option(
+            "--kubeconfig",
+            metavar="FILE",
+            expose_value=False,
+            callback=_remember,
+            help="Kubeconfig file to use instead of the environment's cluster.kubeconfig.",
+        ),
+        click.option(
+            "--context",
+            metavar="NAME",
+            expose_value=False,
+            callback=_remember,
+            help="Kubeconfig context to use instead of the environment's cluster.context.",
+        ),
+        click.option(
+            "-n",
+            "--namespace",
+            metavar="NS",
+            expose_value=False,
+            callback=_remember,
+            help="Namespace netpol-rollout keeps its state in (the environment's state_namespace).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def with_cluster_overrides(
+    settings: Settings, overrides: dict[str, str], env_name: str | None
+) -> Settings:
+    """`settings` with `--kubeconfig/--context/-n` applied to `env_name` (None: to all)."""
+    namespace = overrides.get("namespace")
+    if namespace is not None and not _DNS_LABEL.match(namespace):
+        raise InputError(f"-n/--namespace {namespace!r}: expected a namespace name (DNS label)")
+    cluster: dict[str, Any] = {}
+    if "kubeconfig" in overrides:
+        cluster["kubeconfig"] = Path(overrides["kubeconfig"]).expanduser().resolve()
+    if "context" in overrides:
+        cluster["context"] = overrides["context"]
+    if cluster:
+        cluster["in_cluster"] = False
+    environments = []
+    for env in settings.environments:
+        if env_name is None or env.name == env_name:
+            update: dict[str, Any] = {}
+            if cluster:
+                update["cluster"] = env.cluster.model_copy(update=cluster)
+            if namespace is not None:
+                update["state_namespace"] = namespace
+            env = env.model_copy(update=update)
+        environments.append(env)
+    return settings.model_copy(update={"environments": type(settings.environments)(environments)})
+
+
 def load_settings(path: str | Path) -> Settings:
-    """Load and validate the configuration; ConfigError (exit 2) names every problem."""
-    return load_config(path)
+    """Load and validate the configuration; ConfigError (exit 2) names every problem.
+
+    Inside a command with `cluster_options`, the options given are applied.
+    """
+    settings = load_config(path)
+    ctx = click.get_current_context(silent=True)
+    overrides = ctx.meta.get(CLUSTER_OVERRIDES) if ctx is not None else None
+    if not overrides:
+        return settings
+    assert ctx is not None
+    target = None
+    while ctx is not None and target is None:
+        target = ctx.params.get("env_name") or ctx.params.get("live")
+        ctx = ctx.parent
+    return with_cluster_overrides(settings, overrides, target)
 
 
 def secret_refs(settings: BaseModel, prefix: str = "") -> Iterator[tuple[str, SecretRef]]:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.help_examples import examples
 from rollout.cli.matrix_output import DEFAULT_MAX_ROWS, write_matrix
-from rollout.cli.options import config_option
+from rollout.cli.options import cluster_options, config_option
 from rollout.cli.output import emit
 from rollout.cli.policy_diff_cmd import diff_cmd
 from rollout.cli.policy_inputs import (
@@ -64,6 +64,7 @@ def command() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @live_option
 @config_option
+@cluster_options
 @click.option(
     "--port",
     "ports",
@@ -177,6 +178,7 @@ def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
 @click.option("--port", required=True, metavar="PORT/PROTO", help="e.g. 5432/TCP")
 @live_option
 @config_option
+@cluster_options
 @external_option
 @pod_ip_option
 @click.option(

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from rollout.cli.help_examples import examples
-from rollout.cli.options import config_option
+from rollout.cli.options import cluster_options, config_option
 from rollout.cli.policy_inputs import live_objects
 from rollout.errors import InputError
 from rollout.flows import FlowAggregator, PodDirectory, replay, replay_summary
@@ -56,6 +56,7 @@ from rollout.policy.model import WORKLOAD_KINDS
     "when one --rev is given.",
 )
 @config_option
+@cluster_options
 @click.option("--window", metavar="DURATION", help="Only flows seen this recently, e.g. 7d.")
 @click.option(
     "--cluster-cidr",

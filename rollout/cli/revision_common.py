@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from rollout.cli.options import config_option, env_option, load_settings
+from rollout.cli.options import cluster_options, config_option, env_option, load_settings
 from rollout.config.schema import Environment, Settings
 from rollout.core.plan import Action, Change, Plan
 from rollout.gitwatch import GitRepository
@@ -37,7 +37,7 @@ def revision_options(func: F) -> F:
     func = click.option(
         "--rev", default=None, help="Commit, tag or branch (default: branch head)."
     )(func)
-    return config_option(env_option(func))
+    return config_option(env_option(cluster_options(func)))
 
 
 @dataclass

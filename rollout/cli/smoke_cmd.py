@@ -20,7 +20,7 @@ from rich.console import Console
 from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.help_examples import examples
-from rollout.cli.options import config_option, load_settings
+from rollout.cli.options import cluster_options, config_option, load_settings
 from rollout.cli.smoke_suggest import suggest_cmd
 from rollout.errors import SmokeTestError
 from rollout.kube.client import api_client_for
@@ -75,6 +75,7 @@ def _namespaces_of(plan: SmokePlan) -> set[str]:
 )
 @click.group(name="smoke", cls=RolloutGroup, invoke_without_command=True)
 @config_option
+@cluster_options
 @click.option("--env", "env_name", default=None, help="Environment name (required to run).")
 @click.option("--rev", default=None, help="Revision whose smoke-tests.yaml to use (default: head).")
 @click.option("-o", "--output", type=click.Choice(FORMATS), default="table", show_default=True)
