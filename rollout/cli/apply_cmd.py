@@ -11,6 +11,7 @@ import click
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.help_examples import examples
+from rollout.cli.options import MACHINE_FORMATS
 from rollout.cli.revision_common import (
     change_json,
     cluster,
@@ -54,7 +55,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str) -> N
                 "repository.signing_keys: nothing was applied"
             )
     out = console()
-    text = output == "text"
+    text = output == "table"
     done = 0
 
     def progress(write: Write, refusal: Any) -> None:
@@ -88,7 +89,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str) -> N
         f"{summary_line(report.plan)}\n\nstatus: **{report.status}**",
         {"sha": rendered.sha, "previous_sha": report.previous_sha or "", "status": report.status},
     )
-    if output == "json":
+    if output in MACHINE_FORMATS:
         echo_json(
             {
                 "environment": env.name,
@@ -100,7 +101,8 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str) -> N
                 "changes": [change_json(c) for c in report.plan.changes],
                 "refused": [{"object": str(k), "reason": r} for k, r in report.refused],
                 "requests_written": writes,
-            }
+            },
+            output,
         )
     else:
         out.print(

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rollout.cli.options import cluster_options, config_option, load_settings, secret_refs
+from rollout.cli.options import (
+    MACHINE_FORMATS,
+    as_format,
+    cluster_options,
+    config_option,
+    load_settings,
+    output_option,
+    secret_refs,
+)
 
 if TYPE_CHECKING:
     from rollout.config.schema import Environment
@@ -37,9 +45,7 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
     type=click.FloatRange(0.5, 120),
     help="Seconds to wait for each apiserver.",
 )
-@click.option(
-    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@output_option()
 def command(
     config_path: Path, env_name: str | None, canary: bool, timeout: float, output: str
 ) -> None:
@@ -72,12 +78,15 @@ def command(
         canary=_canary() if canary else None,
     )
     failed = [r for r in results if r.status == "fail"]
-    if output == "json":
+    if output in MACHINE_FORMATS:
         click.echo(
-            json.dumps(
-                {"ok": not failed, "checks": [r.to_json() for r in results]},
-                indent=2,
-                sort_keys=True,
+            as_format(
+                output,
+                json.dumps(
+                    {"ok": not failed, "checks": [r.to_json() for r in results]},
+                    indent=2,
+                    sort_keys=True,
+                ),
             )
         )
     else:

@@ -17,7 +17,13 @@ import click
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.help_examples import examples
-from rollout.cli.options import config_option, load_settings
+from rollout.cli.options import (
+    MACHINE_FORMATS,
+    as_format,
+    config_option,
+    load_settings,
+    output_option,
+)
 from rollout.cli.windows_cmd import (
     Clock,
     parse_instant,
@@ -69,9 +75,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     help="With --wait: give up (exit 7) at once if the window opens later than this.",
 )
 @zone_option
-@click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@output_option()
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -120,8 +124,9 @@ def command(
 def _report(
     environment: str, now: datetime, window: Window, rules: GateRules, zone: ZoneInfo, output: str
 ) -> None:
-    if output == "json":
-        click.echo(json.dumps(_answer(environment, now, window, rules, is_open=True), indent=2))
+    if output in MACHINE_FORMATS:
+        answer = _answer(environment, now, window, rules, is_open=True)
+        click.echo(as_format(output, json.dumps(answer, indent=2)))
         return
     latest = window.end - rules.min_duration
     report_to_actions(
@@ -137,10 +142,10 @@ def _report(
 def _always_open(environment: str, now: datetime, rules: GateRules, output: str) -> None:
     """An environment without windows: open at any time; no window to describe."""
     online = online_at(rules, now)
-    if output == "json":
+    if output in MACHINE_FORMATS:
         answer = _answer(environment, now, None, rules, is_open=True)
         answer.update(always_open=True, online_now=list(online))
-        click.echo(json.dumps(answer, indent=2))
+        click.echo(as_format(output, json.dumps(answer, indent=2)))
         return
     report_to_actions(
         "gate",
@@ -164,8 +169,9 @@ def _closed(
     extra: str = "",
 ) -> None:
     reasons = closed_reasons(rules, now)
-    if output == "json":
-        click.echo(json.dumps(_answer(environment, now, window, rules, is_open=False), indent=2))
+    if output in MACHINE_FORMATS:
+        answer = _answer(environment, now, window, rules, is_open=False)
+        click.echo(as_format(output, json.dumps(answer, indent=2)))
     if window is None:
         days = DEFAULT_HORIZON.days
         message = f"{environment}: closed, and no usable window in the next {days} days"

@@ -7,6 +7,7 @@ counted first and refused above `--max-rows`.
 
 from __future__ import annotations
 
+from rollout.cli.options import as_format
 from rollout.cli.output import Output
 from rollout.errors import InputError
 from rollout.policy import Analysis
@@ -30,7 +31,7 @@ def write_matrix(analysis: Analysis, *, output: str, style: str, pods: bool, max
                 f"(use -o {' or -o '.join(ANALYZER_FORMATS)})"
             )
     else:
-        formatter = FORMATS[output]
+        formatter = FORMATS["json" if output == "yaml" else output]
     if pods:
         rows = count_rows(analysis, pods=True)
         if rows > max_rows:
@@ -45,4 +46,6 @@ def write_matrix(analysis: Analysis, *, output: str, style: str, pods: bool, max
         if formatter is as_json
         else formatter(connections)
     )
+    if output == "yaml":  # YAML is for reading; JSON streams, YAML is built whole
+        chunks = iter([as_format("yaml", "".join(chunks)) + "\n"])
     Output().write_all(chunks)

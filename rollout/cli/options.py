@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +33,43 @@ def config_option(function: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         help="The configuration file.",
     )(function)
+
+
+MACHINE_FORMATS = ("json", "yaml")
+
+
+class OutputChoice(click.Choice[str]):
+    """`-o`: table|json|yaml plus a command's own formats; `text` is taken for `table`."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.lower() == "text":
+            value = "table"
+        return super().convert(value, param, ctx)
+
+
+def output_option(*extra: str) -> Callable[[F], F]:
+    """The one `-o/--output` choice set: `table` (for people, the default), `json`
+    and `yaml` (for programs), then `extra` formats of the command."""
+    return click.option(
+        "-o",
+        "--output",
+        type=OutputChoice(["table", "json", "yaml", *extra]),
+        default="table",
+        show_default=True,
+        help="Output format: table for people; json or yaml for programs"
+        + (f"; {', '.join(extra)}" if extra else "")
+        + ".",
+    )
+
+
+def as_format(output: str, document: Any) -> str:
+    """`document` (data, or JSON text) as `output`: JSON as it is, else YAML."""
+    if output != "yaml":
+        return document if isinstance(document, str) else json.dumps(document, indent=2)
+    import yaml
+
+    data = json.loads(document if isinstance(document, str) else json.dumps(document, default=str))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip("\n")
 
 
 def env_option(function: F) -> F:

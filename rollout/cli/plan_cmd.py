@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.help_examples import examples
+from rollout.cli.options import MACHINE_FORMATS
 from rollout.cli.revision_common import (
     cluster,
     console,
@@ -93,7 +94,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
             **({"cut_flows": len(replayed["cut"])} if replayed else {}),
         },
     )
-    if output == "json":
+    if output in MACHINE_FORMATS:
         data = plan_json(plan)
         data.update(
             connectivity={**json.loads(diff_json(diff)), "not_judged": unjudged},
@@ -103,7 +104,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
             signature=signature.to_json() if signature is not None else None,
             observed_flows=replayed,
         )
-        echo_json(data)
+        echo_json(data, output)
         return
     out = console()
     was = deployed.commit_sha[:12] if deployed and deployed.commit_sha else "nothing recorded"

@@ -17,7 +17,13 @@ from rich.table import Table
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.help_examples import examples
 from rollout.cli.matrix_output import DEFAULT_MAX_ROWS, write_matrix
-from rollout.cli.options import cluster_options, config_option
+from rollout.cli.options import (
+    MACHINE_FORMATS,
+    as_format,
+    cluster_options,
+    config_option,
+    output_option,
+)
 from rollout.cli.output import emit
 from rollout.cli.policy_diff_cmd import diff_cmd
 from rollout.cli.policy_inputs import (
@@ -75,13 +81,7 @@ def command() -> None:
 )
 @external_option
 @pod_ip_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "csv", "markdown", "dot"]),
-    default="table",
-    show_default=True,
-)
+@output_option("csv", "markdown", "dot")
 @click.option("--pods", is_flag=True, help="One row per pod pair instead of per workload pair.")
 @click.option(
     "--max-rows",
@@ -122,8 +122,8 @@ def matrix(
     if output == "dot" or style != "rollout":
         raise InputError("--port writes the pod-pair matrix: -o table, json, csv or markdown")
     port_list = _ports(analysis, ports)
-    if output == "json":
-        emit(report.matrix_json(analysis, port_list))
+    if output in MACHINE_FORMATS:
+        emit(as_format(output, report.matrix_json(analysis, port_list)))
     elif output == "csv":
         emit(report.matrix_csv(analysis, port_list), newline=False)
     elif output == "markdown":
@@ -181,9 +181,7 @@ def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
 @cluster_options
 @external_option
 @pod_ip_option
-@click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@output_option()
 def explain_cmd(
     paths: tuple[str, ...],
     source: str,
@@ -209,8 +207,8 @@ def explain_cmd(
         result = explain(
             model, source, key, target_port, proto, pod_ip_in_ipblock=pod_ip_in_ipblock
         )
-        if output == "json":
-            click.echo(report.explanation_json(result))
+        if output in MACHINE_FORMATS:
+            click.echo(as_format(output, report.explanation_json(result)))
         else:
             click.echo(report.explanation_text(result))
 

@@ -14,6 +14,7 @@ import click
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.help_examples import examples
+from rollout.cli.options import MACHINE_FORMATS, as_format, output_option
 from rollout.cli.output import emit
 from rollout.cli.policy_inputs import build_model, load_paths, pod_ip_option
 from rollout.errors import InputError
@@ -56,13 +57,7 @@ def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
 @click.option("--port", "ports", multiple=True, metavar="PORT/PROTO")
 @click.option("--pods", is_flag=True, help="List changed pod pairs instead of workload pairs.")
 @pod_ip_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@output_option("markdown")
 def diff_cmd(
     paths: tuple[str, ...],
     revs: tuple[str, ...],
@@ -89,15 +84,19 @@ def diff_cmd(
         new = build_model([paths[1]])
     port_list = [parse_port_arg(p) for p in ports] or None
     result = connectivity_diff(old, new, port_list, pod_ip_in_ipblock=pod_ip_in_ipblock)
+    _machine = dict.fromkeys(MACHINE_FORMATS, report.diff_json)
     if pods:
-        formatter = {"json": report.diff_json, "markdown": report.diff_markdown}.get(
-            output, report.diff_text
-        )
+        formatter = {
+            "markdown": report.diff_markdown,
+            **dict.fromkeys(MACHINE_FORMATS, report.diff_json),
+        }.get(output, report.diff_text)
     else:
-        formatter = {"json": report.diff_json, "markdown": workload_diff_markdown}.get(
-            output, workload_diff_text
-        )
-    emit(formatter(result))
+        formatter = {
+            "markdown": workload_diff_markdown,
+            **dict.fromkeys(MACHINE_FORMATS, report.diff_json),
+        }.get(output, workload_diff_text)
+    text = formatter(result)
+    emit(as_format(output, text) if output in MACHINE_FORMATS else text)
     report_to_actions(
         "policy diff",
         workload_diff_markdown(result),

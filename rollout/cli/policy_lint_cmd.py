@@ -18,6 +18,7 @@ import click
 
 from rollout.cli.actions import annotate, in_actions, report_to_actions
 from rollout.cli.exits import error_location
+from rollout.cli.options import MACHINE_FORMATS, as_format, output_option
 from rollout.cli.output import emit
 from rollout.cli.policy_inputs import build_model, pod_ip_option
 from rollout.errors import RolloutError
@@ -78,13 +79,7 @@ def annotate_findings(findings: list[Finding], fallback: str) -> None:
     help="Namespace that must have default-deny baselines (repeatable).",
 )
 @pod_ip_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json", "sarif"]),
-    default="text",
-    show_default=True,
-)
+@output_option("sarif")
 def lint_cmd(
     paths: tuple[str, ...], managed: tuple[str, ...], pod_ip_in_ipblock: bool, output: str
 ) -> None:
@@ -100,8 +95,8 @@ def lint_cmd(
             emit(failed_run_sarif(str(exc), __version__, file=file, line=line))
         raise
     findings = lint(model, managed or None, pod_ip_in_ipblock=pod_ip_in_ipblock)
-    if output == "json":
-        emit(report.findings_json(findings))
+    if output in MACHINE_FORMATS:
+        emit(as_format(output, report.findings_json(findings)))
     elif output == "sarif":
         emit(findings_sarif(findings, __version__, fallback=fallback))
     else:

@@ -17,7 +17,13 @@ from typing import Any
 import click
 
 from rollout.cli.help_examples import examples
-from rollout.cli.options import cluster_options, config_option
+from rollout.cli.options import (
+    MACHINE_FORMATS,
+    as_format,
+    cluster_options,
+    config_option,
+    output_option,
+)
 from rollout.cli.policy_inputs import live_objects
 from rollout.errors import InputError
 from rollout.flows import FlowAggregator, PodDirectory, replay, replay_summary
@@ -71,13 +77,7 @@ from rollout.policy.model import WORKLOAD_KINDS
     show_default=True,
     help="Match pod IPs against ipBlocks (Calico: yes; Cilium default: no).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@output_option("csv")
 @click.option("--fail-on-cut", is_flag=True, help="Exit 1 when the change cuts an observed flow.")
 def replay_cmd(
     flows: tuple[str, ...],
@@ -124,8 +124,8 @@ def replay_cmd(
     observed = aggregator.result()
     result = replay(observed.flows, before, after, pod_ip_in_ipblock=pod_ip_in_ipblock)
     summary = replay_summary(result, observed, window=shown_window)
-    if output == "json":
-        click.echo(json.dumps(summary, indent=2))
+    if output in MACHINE_FORMATS:
+        click.echo(as_format(output, json.dumps(summary, indent=2)))
     elif output == "csv":
         click.echo(replay_csv(summary), nl=False)
     else:

@@ -13,7 +13,14 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from rollout.cli.options import cluster_options, config_option, env_option, load_settings
+from rollout.cli.options import (
+    as_format,
+    cluster_options,
+    config_option,
+    env_option,
+    load_settings,
+    output_option,
+)
 from rollout.config.schema import Environment, Settings
 from rollout.core.plan import Action, Change, Plan
 from rollout.gitwatch import GitRepository
@@ -31,9 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def revision_options(func: F) -> F:
     """--config, --env, --rev, -o: the options every revision command takes."""
-    func = click.option(
-        "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
-    )(func)
+    func = output_option()(func)
     func = click.option(
         "--rev", default=None, help="Commit, tag or branch (default: branch head)."
     )(func)
@@ -168,5 +173,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+def echo_json(data: Any, output: str = "json") -> None:
+    """`data` as JSON (or YAML with `output="yaml"`) on standard output."""
+    click.echo(as_format(output, json.dumps(data, indent=2, sort_keys=True, default=str)))

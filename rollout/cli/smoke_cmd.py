@@ -20,7 +20,14 @@ from rich.console import Console
 from rollout.cli.actions import report_to_actions
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.help_examples import examples
-from rollout.cli.options import cluster_options, config_option, load_settings
+from rollout.cli.options import (
+    MACHINE_FORMATS,
+    as_format,
+    cluster_options,
+    config_option,
+    load_settings,
+    output_option,
+)
 from rollout.cli.smoke_suggest import suggest_cmd
 from rollout.errors import SmokeTestError
 from rollout.kube.client import api_client_for
@@ -41,7 +48,7 @@ from rollout.smoke.runner import Precheck
 from rollout.smoke.suite import run_environment_smoke
 from rollout.wiring import git_for, renderer
 
-FORMATS = ("table", "json", "junit", "markdown")
+FORMATS = ("table", "json", "yaml", "junit", "markdown")
 
 
 def write_report(report: SmokeReport, fmt: str, out: TextIO, *, color: bool | None = None) -> None:
@@ -50,8 +57,8 @@ def write_report(report: SmokeReport, fmt: str, out: TextIO, *, color: bool | No
         Console(file=out, highlight=False, force_terminal=color, width=160).print(to_table(report))
         for note in report.notes:
             out.write(f"note: {note}\n")
-    elif fmt == "json":
-        out.write(to_json(report) + "\n")
+    elif fmt in MACHINE_FORMATS:
+        out.write(as_format(fmt, to_json(report)) + "\n")
     elif fmt == "junit":
         out.write(to_junit(report))
     else:
@@ -78,7 +85,7 @@ def _namespaces_of(plan: SmokePlan) -> set[str]:
 @cluster_options
 @click.option("--env", "env_name", default=None, help="Environment name (required to run).")
 @click.option("--rev", default=None, help="Revision whose smoke-tests.yaml to use (default: head).")
-@click.option("-o", "--output", type=click.Choice(FORMATS), default="table", show_default=True)
+@output_option("junit", "markdown")
 @click.option(
     "--junit-file",
     type=click.Path(dir_okay=False, path_type=Path),

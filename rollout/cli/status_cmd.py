@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from rollout.cli.api_client import ApiClient, server_options
+from rollout.cli.options import MACHINE_FORMATS, as_format, output_option
 
 REASON_WIDTH = 60
 
 
 @click.command(name="status")
 @click.argument("rollout_id", required=False)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="`json`: the API's JSON.",
-)
+@output_option()
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as -o json.")
 @server_options
 def command(rollout_id: str | None, output: str, as_json: bool, server: str, token: str) -> None:
@@ -37,15 +30,17 @@ def command(rollout_id: str | None, output: str, as_json: bool, server: str, tok
       rollout status r-0123456789
       rollout status -o json
     """
-    as_json = as_json or output == "json"
+    if as_json:
+        output = "json"
+    machine = output in MACHINE_FORMATS
     client = ApiClient(server, token)
     now = datetime.now(UTC)
     if rollout_id is not None:
         data = client.get(f"/rollouts/{rollout_id}")
-        click.echo(json.dumps(data, indent=2) if as_json else render_rollout(data, now))
+        click.echo(as_format(output, data) if machine else render_rollout(data, now))
         return
     data = {**client.get("/rollouts"), **client.get("/deliveries", status="dead")}
-    click.echo(json.dumps(data, indent=2) if as_json else render_overview(data, now))
+    click.echo(as_format(output, data) if machine else render_overview(data, now))
 
 
 def render_overview(data: dict[str, Any], now: datetime) -> str:

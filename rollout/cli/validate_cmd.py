@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.help_examples import examples
+from rollout.cli.options import MACHINE_FORMATS
 from rollout.cli.revision_common import (
     cluster,
     console,
@@ -46,7 +47,7 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
         f"{len(rendered.desired)} objects of {target.checked} for {rendered.environment} are valid",
         {"sha": rendered.sha, "objects": len(rendered.desired), "valid": True},
     )
-    if output == "json":
+    if output in MACHINE_FORMATS:
         echo_json(
             {
                 "environment": rendered.environment,
@@ -57,7 +58,8 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, offl
                 "dry_run": not offline,
                 "deferred": [str(k) for k in deferred],
                 "valid": True,
-            }
+            },
+            output,
         )
         return
     checks = (

@@ -23,7 +23,13 @@ from rich.table import Table
 from rich.text import Text
 
 from rollout.cli.help_examples import examples
-from rollout.cli.options import config_option, load_settings
+from rollout.cli.options import (
+    MACHINE_FORMATS,
+    as_format,
+    config_option,
+    load_settings,
+    output_option,
+)
 from rollout.config import Settings
 from rollout.core.cron import first_instant
 from rollout.core.windows import (
@@ -132,9 +138,7 @@ def span_text(seconds: float) -> str:
 @click.option("--from", "start_text", metavar="TIME", help="Start here (ISO-8601; default now).")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @zone_option
-@click.option(
-    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@output_option()
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -156,8 +160,9 @@ def command(
     end = start + timedelta(days=days)
     rules = rules_for(settings, name, start, end)
     windows = usable_windows(rules, start, end)
-    if output == "json":
-        click.echo(json.dumps({"windows": [window_json(w) for w in windows]}, indent=2))
+    if output in MACHINE_FORMATS:
+        data = {"windows": [window_json(w) for w in windows]}
+        click.echo(as_format(output, json.dumps(data, indent=2)))
         return
     console = Console(file=sys.stdout, highlight=False)
     heading = f"{name}: {len(windows)} usable window(s) from {stamp(start)} for {days} day(s)"
