@@ -1,7 +1,8 @@
 """The one place that turns errors into messages and exit codes.
 
 Exit codes (documented in docs/exit-codes.md for workflows that branch on them):
-0 success; 1 unexpected internal error, or findings present (`policy lint`);
+0 success; 1 unexpected internal error, findings present (`policy lint`), or a
+failed preflight check (`check`);
 2 bad configuration or input; 3 policy/validation error; 4 git;
 5 cluster/apply; 6 smoke tests failed; 7 gate closed (outside a window, or
 held); 8 approval/auth refused; 9 state store; 10 notification; 11 output

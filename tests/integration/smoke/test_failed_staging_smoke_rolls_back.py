@@ -72,7 +72,14 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(world: World, probe_pods: ProbePods, tmp_path: Path) -> Iterator[Pipeline]:
+def rollback_on_failure() -> bool:
+    return True  # the default; a test parametrizes it to False
+
+
+@pytest.fixture
+def pipeline(
+    world: World, probe_pods: ProbePods, tmp_path: Path, rollback_on_failure: bool
+) -> Iterator[Pipeline]:
     settings = Settings.model_validate(
         {
             "repository": {"path": "/tmp/policies"},
@@ -82,7 +89,11 @@ def pipeline(world: World, probe_pods: ProbePods, tmp_path: Path) -> Iterator[Pi
                     "name": "staging",
                     "namespaces": list(world.namespaces),
                     "overlay": "staging",
-                    "smoke": {"timeout": "2s", "start_timeout": "20s"},
+                    "smoke": {
+                        "timeout": "2s",
+                        "start_timeout": "20s",
+                        "rollback_on_failure": rollback_on_failure,
+                    },
                 },
                 {
                     "name": "production",
@@ -147,3 +158,30 @@ def test_failed_staging_smoke_rolls_staging_back_and_blocks_production(
     smoke = record.smoke["staging"]
     assert smoke["ok"] is False
     assert "failing: web-to-api" in smoke["summary"]
+
+
+@pytest.mark.parametrize("rollback_on_failure", [False])
+def test_without_rollback_on_failure_staging_keeps_the_failed_revision(
+    apiserver: ApiServer,
+    world: World,
+    pipeline: Pipeline,
+    fake_node_factory: Callable[..., FakeNode],
+) -> None:
+    engine, ops = pipeline.engine, pipeline.ops
+    create_pod(apiserver, world.api, "api-0", {"app": "api"})
+    fake_node_factory(ops.connectivity, namespaces=world.namespaces)
+
+    good = engine.detect(Commit(GOOD, "Bob", "bob@example.com", "good"), None)
+    engine.drive_all()
+    assert pipeline.state(good.id).state == "awaiting_approval"
+
+    pipeline.clock.advance(seconds=5)
+    bad = engine.detect(Commit(BAD, "Bob", "bob@example.com", "bad"), GOOD)
+    engine.drive_all()
+
+    record = pipeline.state(bad.id)
+    assert record.state == "staging_failed"
+    assert not [call for call in ops.calls if call[0] == "rollback"]
+    assert ops.deployed["staging"] == BAD  # the failed apply is kept, as configured
+    assert ops.applies("production") == []
+    assert record.smoke["staging"]["ok"] is False
