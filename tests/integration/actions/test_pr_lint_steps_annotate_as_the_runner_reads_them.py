@@ -94,7 +94,13 @@ def _run_step(step: dict[str, Any], workspace: Path, environment: str) -> dict[s
         if match:
             props = dict(p.split("=", 1) for p in (match[2] or "").split(",") if p)
             annotations.append({"level": match[1], **props, "message": match[3]})
-    return {"code": done.returncode, "annotations": annotations, "stdout": done.stdout}
+    return {
+        "code": done.returncode,
+        "annotations": annotations,
+        "stdout": done.stdout,
+        "summary": summary.read_text(),
+        "outputs": output.read_text(),
+    }
 
 
 @pytest.fixture
@@ -126,6 +132,10 @@ def test_the_failing_lint_step_annotates_each_finding_with_file_and_line(
     assert wrong["file"] == "k8s/network-policies/production/restrict-egress.yaml"
     # The line of the object's document in its source file, through kustomize.
     assert int(wrong["line"]) == _line_of(source, "name: wrong-except") - 2
+    # The job summary has the findings table; the step outputs count them.
+    assert "### rollout policy lint" in result["summary"]
+    assert "`NetworkPolicy/backend/wrong-except`" in result["summary"]
+    assert "errors=1" in result["outputs"].splitlines()
 
 
 def test_the_sarif_step_writes_a_valid_log_with_a_location_per_result(workspace: Path) -> None:
