@@ -149,7 +149,7 @@ def _smoke_summary(smoke: Any, environment: str) -> SmokeSummary | None:
     # Counts are per live check; pre-check rows appear only among the failures.
     passed = int(counts.get("passed", 0))
     failed = int(counts.get("failed", 0)) + int(counts.get("error", 0))
-    return SmokeSummary(passed, failed, failures)
+    return SmokeSummary(passed, failed, failures, str(report.get("node") or ""))
 
 
 def _window(at: str) -> EventWindow | None:

@@ -85,6 +85,7 @@ class SmokeSummary:
     passed: int
     failed: int
     failures: tuple[str, ...] = ()
+    node: str = ""  # a development cluster's node: "real" or "simulated" ("" unsaid)
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def event_to_json(event: RolloutEvent) -> dict[str, Any]:
                 "passed": event.smoke.passed,
                 "failed": event.smoke.failed,
                 "failures": list(event.smoke.failures),
+                **({"node": event.smoke.node} if event.smoke.node else {}),
             }
             if event.smoke
             else None
@@ -345,7 +347,12 @@ def event_from_json(data: Mapping[str, Any]) -> RolloutEvent:
         plan=PlanSummary(tuple(plan.get("apply", ())), tuple(plan.get("prune", ())))
         if plan
         else None,
-        smoke=SmokeSummary(smoke["passed"], smoke["failed"], tuple(smoke.get("failures", ())))
+        smoke=SmokeSummary(
+            smoke["passed"],
+            smoke["failed"],
+            tuple(smoke.get("failures", ())),
+            str(smoke.get("node") or ""),
+        )
         if smoke
         else None,
         approvals=ApprovalSummary(

@@ -3,7 +3,8 @@
 `RealNode` plays the same role as `SimulatedNode` (tests, `rollout demo`),
 but nothing is simulated: pods are real containers on a Linux bridge, and
 NetworkPolicy is enforced on real packets by kube-router v2.1.0 (firewall
-controller only). Results obtained on it are labelled `node: real`.
+controller only). Every pod it runs carries the annotation
+`netpol-rollout.io/node: real`, so smoke results obtained on it say `node: real`.
 
 Layout (docs/real-node.md has the why of every setting):
 
@@ -58,7 +59,7 @@ from rollout.devcluster.node_config import (
 )
 from rollout.devcluster.node_images import DEFAULT_PROBE_IMAGE, PAUSE_IMAGE, build_images
 from rollout.devcluster.processes import ManagedProcess
-from rollout.smoke.probe import ROLE_LABEL
+from rollout.smoke.probe import NODE_ANNOTATION, ROLE_LABEL
 
 BASE_DIR = Path("/var/lib/netpol-rollout/real-node")
 LOCK_PATH = Path("/var/lib/netpol-rollout/real-node.lock")
@@ -75,7 +76,7 @@ SHARED_DIRS = (
     Path("/run/containerd"),
 )
 CNI_NETWORK = "netpol-real-node"
-NODE_LABEL = "real"
+NODE_KIND = "real"  # what the pods it runs say (probe.NODE_ANNOTATION)
 
 
 class RealNode:
@@ -378,7 +379,12 @@ class RealNode:
                     binding = {
                         "apiVersion": "v1",
                         "kind": "Binding",
-                        "metadata": {"name": meta["name"]},
+                        # The apiserver copies a binding's annotations onto the pod:
+                        # smoke results read from it say "node: real".
+                        "metadata": {
+                            "name": meta["name"],
+                            "annotations": {NODE_ANNOTATION: NODE_KIND},
+                        },
                         "target": {"apiVersion": "v1", "kind": "Node", "name": self.node_name},
                     }
                     with contextlib.suppress(DevApiError):  # deleted or bound meanwhile
@@ -415,9 +421,14 @@ class RealNode:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     handle.close()
+                    waited = (
+                        f" and did not stop within {self._lock_timeout:g}s"
+                        if self._lock_timeout
+                        else ""
+                    )
                     raise RealNodeUnavailable(
-                        f"another real node holds {LOCK_PATH} (one per machine) and did not "
-                        f"stop within {self._lock_timeout:g}s"
+                        "another real node runs on this machine (one per machine; it holds "
+                        f"{LOCK_PATH}){waited}"
                     ) from None
                 time.sleep(0.5)
         self._lock_file = handle

@@ -16,8 +16,10 @@ The smoke runner reads all of this with exactly the calls it makes on a real
 cluster. The default connectivity is `policy_connectivity`: the verdict of
 the policy engine (`rollout.policy`) on the NetworkPolicies, Namespaces and
 Pods the apiserver holds at that moment, i.e. what a NetworkPolicy-enforcing
-network plugin would do. Results obtained this way are simulated and must be
-labelled so. The test suite's fake node (`tests/harness/fake_node.py`) is
+network plugin would do. Results obtained this way are simulated and are
+labelled so: every pod it runs carries the annotation
+`netpol-rollout.io/node: simulated`, which the smoke runner reports as
+`node: simulated`. The test suite's fake node (`tests/harness/fake_node.py`) is
 this node with a fixed connectivity table instead.
 """
 
@@ -43,12 +45,14 @@ from rollout.errors import RolloutError
 from rollout.policy import analyze, load_cluster
 from rollout.smoke.probe import (
     CHECKS_ENV,
+    NODE_ANNOTATION,
     ROLE_LABEL,
     SELF_TEST_PORT,
     UDP_TEST_PORT,
     decode_checks,
 )
 
+NODE_KIND = "simulated"  # what the pods it runs say (probe.NODE_ANNOTATION)
 DNS_NAMESPACE = "kube-system"
 DNS_LABELS: Mapping[str, str] = {"k8s-app": "kube-dns"}
 
@@ -356,6 +360,8 @@ class SimulatedNode:
     ) -> dict[str, Any]:
         latest = self._rest.get(path)
         container = latest["spec"]["containers"][0]
+        # Says on the pod what ran it, so results read from it say "node: simulated".
+        latest["metadata"].setdefault("annotations", {})[NODE_ANNOTATION] = NODE_KIND
         latest["status"] = {
             "phase": phase,
             "hostIP": "10.0.0.1",

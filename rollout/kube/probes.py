@@ -37,6 +37,7 @@ class PodState:
     termination_message: str | None = None
     condition_message: str | None = None  # e.g. PodScheduled=False: Unschedulable ...
     reason: str | None = None  # pod-level, e.g. DeadlineExceeded
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def terminated(self) -> bool:
@@ -72,6 +73,7 @@ def pod_state(pod: Any) -> PodState:
         termination_message=terminated.message if terminated else None,
         condition_message=condition.strip() if condition else None,
         reason=status.reason if status else None,
+        annotations=dict(meta.annotations or {}),
     )
 
 

@@ -110,6 +110,8 @@ def smoke_text(event: RolloutEvent) -> str | None:
     if event.smoke is None:
         return None
     text = f"{event.smoke.passed} passed, {event.smoke.failed} failed"
+    if event.smoke.node:
+        text += f" (node: {event.smoke.node})"
     if event.smoke.failures:
         text += "\n" + "\n".join(f"• {f}" for f in event.smoke.failures[:MAX_RISKY_LINES])
     return text

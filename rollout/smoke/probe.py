@@ -31,6 +31,11 @@ from rollout.smoke.plan import ProbePlan
 RUN_LABEL = "netpol-rollout.io/smoke-run"
 ENV_LABEL = "netpol-rollout.io/smoke-env"
 ROLE_LABEL = "netpol-rollout.io/smoke-role"
+# Set on the pods it runs by a development cluster's node (rollout.devcluster):
+# "real" (a real kubelet and enforcer) or "simulated" (the policy engine judges
+# every connection). Smoke results carry it as `node`; on a user's cluster no
+# node sets it and results say nothing about it.
+NODE_ANNOTATION = "netpol-rollout.io/node"
 CHECKS_ENV = "CHECKS"
 SELF_TEST_PORT = 17002  # the self-test's TCP listener on the pod's loopback
 CLOSED_TEST_PORT = 17001  # nothing listens there: a tool that "connects" is not trusted
@@ -56,11 +61,21 @@ z=1; u=0
 tcp() {
   if [ $z = 1 ]; then nc -z -w "$3" "$1" "$2"; else nc -w "$3" "$1" "$2" </dev/null; fi
 }
+http() {
+  wget -q -T "$3" -O /dev/null "http://$1:$2/"; r=$?
+  [ $r -lt 128 ] && return $r
+  # Debian's busybox wget dies of SIGSEGV on -T: time it out with a watchdog instead.
+  wget -q -O /dev/null "http://$1:$2/" & p=$!
+  (sleep "$3"; kill $p) >/dev/null 2>&1 & k=$!
+  wait $p; r=$?; kill $k 2>/dev/null
+  [ $r = 139 ] && return 99
+  return $r
+}
 check() {
   case $1 in
     tcp) tcp "$2" "$3" "$4" ;;
     udp) nc -u -z -w "$4" "$2" "$3" ;;
-    http) wget -q -T "$4" -O /dev/null "http://$2:$3/" ;;
+    http) http "$2" "$3" "$4" ;;
     dns) nslookup "$2" ;;
     *) return 2 ;;
   esac
@@ -70,7 +85,9 @@ probe() {
   s=$(date +%s); e=$((s + $6)); n=0; ok=0
   while :; do
     n=$((n + 1))
-    if check "$2" "$3" "$4" "$5" >/dev/null 2>&1; then ok=1; break; fi
+    check "$2" "$3" "$4" "$5" >/dev/null 2>&1; r=$?
+    if [ $r = 0 ]; then ok=1; break; fi
+    if [ $r = 99 ]; then echo "[$1,0,0,0]" > "$d/$1"; return; fi
     [ "$(date +%s)" -ge "$e" ] && break
     sleep 1
   done

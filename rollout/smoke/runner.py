@@ -73,7 +73,9 @@ class RunOptions:
     kubeconfig: str = ""
     scripts: tuple[ScriptRun, ...] = ()
     script_cwd: Path | None = None
-    node: str = ""  # "real" or "simulated" in a development cluster (SmokeReport.node)
+    # Where the probes run when the pods do not say (SmokeReport.node); a
+    # development node says it on every pod it runs (probe.NODE_ANNOTATION).
+    node: str = ""
 
 
 class _PodFailed(Exception):
@@ -136,7 +138,7 @@ def _report(
         commit_sha=run.options.commit_sha,
         cni_not_enforcing=canary_broke,
         notes=tuple(run.notes),
-        node=run.options.node,
+        node=run.node(),
     )
 
 
@@ -170,10 +172,18 @@ class _Run:
         self.progress = progress
         self.cancel = threading.Event()
         self.notes: list[str] = []
+        self._nodes: set[str] = set()  # what the nodes that ran our pods said they are
         self._created: dict[tuple[str, str], None] = {}
         self._lock = threading.Lock()
         longest = max((p.max_timeout for p in plan.probes), default=0.0)
         self.deadline_seconds = int(options.start_timeout + longest + 2 * FINISH_GRACE_SECONDS)
+
+    def node(self) -> str:
+        """Where the probes ran, as the node that ran them says ("real", "simulated");
+        else `options.node` (usually "", a user's cluster)."""
+        with self._lock:
+            said = sorted(self._nodes)
+        return ", ".join(said) if said else self.options.node
 
     # -- pods ----------------------------------------------------------------
 
@@ -235,6 +245,9 @@ class _Run:
             state = self.cluster.read(namespace, name)
             if state is None:
                 raise _PodFailed(f"{what} disappeared (deleted by someone else?)")
+            if kind := state.annotations.get(pods.NODE_ANNOTATION):
+                with self._lock:
+                    self._nodes.add(kind)
             if state.waiting_reason in START_FAILURES:
                 detail = f": {state.waiting_message}" if state.waiting_message else ""
                 raise _PodFailed(

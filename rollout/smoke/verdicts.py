@@ -20,6 +20,11 @@ NO_UDP_TOOL = (
     "judged; use an image with netcat-traditional, ncat or upstream busybox"
 )
 
+BROKEN_WGET = (
+    "the probe image's `wget` crashed, so this HTTP check cannot be judged; use an image "
+    "with a working wget (default busybox:1.36)"
+)
+
 
 def _base(check: PlannedCheck, outcome: Outcome, message: str) -> CheckResult:
     return CheckResult(
@@ -52,6 +57,8 @@ def verdict(check: PlannedCheck, seen: Observation | None, *, tools_ok: bool) ->
         return error(check, "the probe reported no result for this check")
     if seen.attempts == 0 and check.kind == "udp":
         return error(check, NO_UDP_TOOL)
+    if seen.attempts == 0 and check.kind == "http":
+        return error(check, BROKEN_WGET)
     observed: Literal["connected", "blocked"] = "connected" if seen.connected else "blocked"
     timeout = f"{check.timeout:g}s"
     tries = f"{seen.attempts} attempt{'s' if seen.attempts != 1 else ''}"

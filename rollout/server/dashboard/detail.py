@@ -93,6 +93,13 @@ def observed_flows_html(diff: Any) -> str:
     return "".join(parts) + "</section>"
 
 
+# Where a development cluster's probes ran (SmokeReport.node), in words.
+NODE_WORDS = {
+    "real": "real containers and packets, NetworkPolicy enforced by kube-router",
+    "simulated": "simulated; the policy engine judged every connection, no network plugin",
+}
+
+
 def _smoke(smoke: Any) -> str:
     if not isinstance(smoke, Mapping) or not smoke:
         return '<p class="empty">No smoke tests recorded yet.</p>'
@@ -106,6 +113,9 @@ def _smoke(smoke: Any) -> str:
             f"{esc(result.get('summary', ''))}</h3>"
         )
         report = result.get("report")
+        node = report.get("node") if isinstance(report, Mapping) else None
+        if node in NODE_WORDS:
+            parts.append(f'<p class="node">node: {esc(node)}: {NODE_WORDS[node]}</p>')
         checks = report.get("results") if isinstance(report, Mapping) else None
         if isinstance(checks, Sequence) and not isinstance(checks, str):
             rows = [

@@ -106,6 +106,5 @@ def options(world: World, node: RealNode, **overrides: Any) -> RunOptions:
         "start_timeout": 60.0,
         "parallelism": 4,
         "poll_interval": 0.2,
-        "node": "real",
     }
     return RunOptions(**{**base, **overrides})
