@@ -3,8 +3,10 @@
 Everything lives under one temporary folder, removed at the end (also on
 Ctrl-C/SIGTERM; `keep` leaves it for inspection): two development clusters
 (real etcd + kube-apiserver, `rollout.devcluster`) for staging and
-production, each with a simulated node that runs probe pods and judges
-connections with the policy engine; a bare git remote and a work tree from
+production; staging on the real node when this machine can run one (real
+containers and packets, kube-router enforcing; `rollout.demo.nodes`),
+production (and staging otherwise) on a simulated node that runs probe pods
+and judges connections with the policy engine; a bare git remote and a work tree from
 the packaged example repository; a local receiver for the signed webhooks;
 and the service itself, in-process, with the demo configuration.
 
@@ -39,12 +41,15 @@ from rollout.cluster_ops import ClusterOps
 from rollout.config import load_config
 from rollout.config.schema import Settings
 from rollout.demo import scenario, world
+from rollout.demo.nodes import NodeChoice, NodeRequest
 from rollout.demo.receiver import WebhookReceiver, of_rollout
 from rollout.demo.scenario import DemoFailed
 from rollout.demo.view import DemoView, Failure
 from rollout.devcluster.apiserver import ApiServer
 from rollout.devcluster.binaries import KubeBinaries
+from rollout.devcluster.errors import RealNodeUnavailable
 from rollout.devcluster.processes import free_ports
+from rollout.devcluster.real_node import RealNode, another_node_runs
 from rollout.render import KUSTOMIZE_ENV
 from rollout.server.auth import hash_token, new_token
 from rollout.service import Service
@@ -58,6 +63,8 @@ ROLLOUT_TIMEOUT = 75.0  # seconds for one commit, detection to a final state
 DELIVERY_WAIT = 8.0  # seconds to wait for the last webhook of a rollout
 
 
+SIMULATED = NodeChoice("simulated", "--node simulated")
+
 __all__ = ["DemoFailed", "DemoRunner"]
 
 
@@ -65,10 +72,21 @@ class DemoRunner:
     """Set up, run both commits, tear down. `run()` -> True when both behaved as expected."""
 
     def __init__(
-        self, view: DemoView, binaries: KubeBinaries, *, keep: bool = False, serve: bool = False
+        self,
+        view: DemoView,
+        binaries: KubeBinaries,
+        *,
+        keep: bool = False,
+        serve: bool = False,
+        node: NodeChoice = SIMULATED,
+        node_requested: NodeRequest = "simulated",
     ) -> None:
+        """`node`: where staging runs; with `node_requested` "auto", a real node held by
+        another process on this machine makes staging fall back to the simulated node."""
         self.view = view
         self.binaries = binaries
+        self.node = node
+        self._node_requested = node_requested
         self.keep = keep
         self.serve = serve
         self.root: Path | None = None
@@ -136,9 +154,17 @@ class DemoRunner:
         with self.view.step("starting staging and production apiservers (etcd + kube-apiserver)"):
             clusters = world.start_clusters(self.binaries, root, self._stack)
         self._production = clusters[1].server
-        with self.view.step("creating namespaces and workloads; starting the simulated nodes"):
+        staging, production = clusters
+        if self.node.real:
+            self._start_real_node(staging)
+        with self.view.step("starting the simulated node" + ("" if self.node.real else "s")):
+            if not self.node.real:
+                world.start_node(staging, self._stack, real=False, lock_timeout=0)
+            world.start_node(production, self._stack, real=False, lock_timeout=0)
+        self.view.node_choice(self.node)
+        with self.view.step("creating namespaces and workloads"):
             for cluster in clusters:
-                world.populate(cluster, self._stack)
+                world.populate(cluster)
         with self.view.step("creating the policy repository from the example"):
             repository = self._repository = world.PolicyRepository(root)
             initial = repository.commit("Initial policies (examples/policy-repo)")
@@ -157,6 +183,9 @@ class DemoRunner:
             store_path=root / "state.db",
             listen=f"127.0.0.1:{port}",
             webhook_url=self._receiver.url,
+            staging_probe_image=staging.node.probe_image
+            if isinstance(staging.node, RealNode)
+            else None,
         )
         config_path = root / "rollout.yaml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -171,7 +200,27 @@ class DemoRunner:
             webhook=self._receiver.url,
             approver=scenario.APPROVER,
             smoke_timeout=scenario.SMOKE_TIMEOUT,
+            node=self.node,
         )
+
+    def _start_real_node(self, staging: world.Cluster) -> None:
+        """The real node for staging; with --node auto, a real node already running on
+        this machine (one per machine) makes staging use the simulated node instead."""
+        auto = self._node_requested == "auto"
+        if not auto and another_node_runs():
+            self.view.say(
+                "[yellow]another real node runs on this machine (one per machine): "
+                "waiting for it to stop[/]"
+            )
+        try:
+            with self.view.step(
+                "starting the real node for staging (kubelet, containerd, kube-router)"
+            ):
+                world.start_node(staging, self._stack, real=True, lock_timeout=0 if auto else 900)
+        except RealNodeUnavailable as exc:
+            if not auto:
+                raise
+            self.node = NodeChoice("simulated", str(exc))
 
     def _log_handler(self, path: Path) -> logging.Handler:
         handler = logging.FileHandler(path)
@@ -244,7 +293,8 @@ class DemoRunner:
         rollout = self._wait_rollout(sha)
         shown: set[str] = set()
         with self.view.pipeline(rollout.id) as pipeline:
-            deadline = time.monotonic() + ROLLOUT_TIMEOUT
+            timeout = ROLLOUT_TIMEOUT * (2 if self.node.real else 1)  # real pods, real waits
+            deadline = time.monotonic() + timeout
             last_event = 0
             while True:
                 current = service.store.get_rollout(rollout.id)
@@ -264,7 +314,7 @@ class DemoRunner:
                 if current.state in TERMINAL:
                     break
                 if time.monotonic() > deadline:
-                    self.view.timed_out(current.state, ROLLOUT_TIMEOUT)
+                    self.view.timed_out(current.state, timeout)
                     return False
                 time.sleep(0.2)
         if current.state == "staging_failed" and isinstance(current.smoke, dict):

@@ -18,7 +18,7 @@ import yaml
 TEMPLATE = Path(__file__).with_name("template")
 SUBDIRECTORY = "k8s/network-policies"
 NAMESPACES = ("frontend", "backend", "database")
-# Namespaces the simulated node plays the kubelet in (probe pods may start in any).
+# Namespaces the node runs pods in (probe pods may start in any).
 NODE_NAMESPACES = (*NAMESPACES, "default", "kube-system", "ingress-nginx")
 APPROVER = "demo-approver"
 AUTHOR = ("Dana Developer", "dana@example.com")
@@ -35,14 +35,22 @@ def service_config(
     store_path: Path,
     listen: str,
     webhook_url: str,
+    staging_probe_image: str | None = None,
 ) -> dict[str, Any]:
-    """The demo's `rollout.yaml` for the service (validated by the caller)."""
+    """The demo's `rollout.yaml` for the service (validated by the caller).
+
+    `staging_probe_image`: staging runs on the real node, whose probe image is built
+    locally; it has no cluster DNS, so staging skips the built-in DNS check there.
+    """
     smoke = {
         "timeout": SMOKE_TIMEOUT,
         "start_timeout": "20s",
         "parallelism": 4,
         "rollback_on_failure": True,
     }
+    staging_smoke = dict(smoke)
+    if staging_probe_image:
+        staging_smoke.update(image=staging_probe_image, dns_check=False, start_timeout="60s")
     return {
         "repository": {
             "url": f"file://{remote}",
@@ -57,7 +65,7 @@ def service_config(
                 "cluster": {"kubeconfig": str(staging_kubeconfig)},
                 "namespaces": list(NAMESPACES),
                 "overlay": "staging",
-                "smoke": smoke,
+                "smoke": staging_smoke,
             },
             {
                 "name": "production",

@@ -27,6 +27,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from rollout.demo.nodes import NodeChoice
 from rollout.demo.receiver import Delivery
 from rollout.demo.scenario import Change
 from rollout.demo.wording import (
@@ -62,6 +63,10 @@ FAILURES = {
 NODE_SIMULATED = (
     "probe pods run on a simulated node; the policy engine judges each connection on the "
     "cluster's live NetworkPolicies (no real network plugin)"
+)
+NODE_REAL = (
+    "probe pods run on the real node: real containers (kubelet, containerd), real "
+    "packets, NetworkPolicy enforced by kube-router"
 )
 _SHOWN_EVENTS = {"rollback", "rollback.skipped"}
 
@@ -149,8 +154,28 @@ class DemoView:
         with self._status(text):
             yield
 
+    def node_choice(self, choice: NodeChoice) -> None:
+        """Where staging runs, and plainly why not on the real node when it does not."""
+        if choice.real:
+            self.say("[bold]node:[/] staging runs on the real node; production on a simulated one")
+            self.say(
+                "[dim]one real node per machine; staging's smoke tests decide promotion "
+                "and rollback[/]",
+                2,
+            )
+        else:
+            self.say("[bold]node:[/] simulated (staging and production); not the real node:")
+            self.say(f"[dim]{escape(choice.reason)}[/]", 2)
+
     def setup_done(
-        self, *, root: Path, url: str, webhook: str, approver: str, smoke_timeout: str
+        self,
+        *,
+        root: Path,
+        url: str,
+        webhook: str,
+        approver: str,
+        smoke_timeout: str,
+        node: NodeChoice | None = None,
     ) -> None:
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True)
@@ -160,7 +185,12 @@ class DemoView:
         table.add_row("webhook receiver", f"{webhook} (checks signatures)")
         table.add_row("approver", f"{approver} (1 approval for production)")
         table.add_row("window", "production open now (hourly, 2 h long)")
-        table.add_row("smoke tests", f"{smoke_timeout} per check; {NODE_SIMULATED}")
+        table.add_row("smoke tests", f"{smoke_timeout} per check")
+        if node is not None and node.real:
+            table.add_row("staging node", f"{NODE_REAL}; no cluster DNS, so no DNS check")
+            table.add_row("production node", NODE_SIMULATED)
+        else:
+            table.add_row("nodes", NODE_SIMULATED)
         self.console.print(Panel(table, title="demo set-up", expand=False))
 
     # -- one commit ------------------------------------------------------------------------------
@@ -223,6 +253,10 @@ class DemoView:
         checks = checks_of(entry)
         failed = [c for c in checks if c.get("outcome") != "passed"]
         verdict = "" if entry.get("ok") else " [red]FAILED[/]"
+        report = entry.get("report")
+        node = report.get("node") if isinstance(report, Mapping) else None
+        if node:
+            verdict = f"{verdict} (node: {escape(str(node))})"
         if not checks:
             summary = escape(str(entry.get("summary", "")))
             self.say(f"smoke tests in {escape(environment)}{verdict}: {summary}")

@@ -18,8 +18,10 @@ from typing import Any
 import yaml
 
 from rollout.demo import scenario
+from rollout.demo.nodes import real_node_workload
 from rollout.devcluster.apiserver import ApiServer
 from rollout.devcluster.binaries import KubeBinaries
+from rollout.devcluster.real_node import RealNode
 from rollout.devcluster.simulated_node import SimulatedNode
 
 STATE_NAMESPACE = "netpol-rollout"
@@ -29,7 +31,7 @@ STATE_NAMESPACE = "netpol-rollout"
 class Cluster:
     name: str
     server: ApiServer
-    node: SimulatedNode | None = None
+    node: SimulatedNode | RealNode | None = None
 
 
 def start_clusters(binaries: KubeBinaries, root: Path, stack: ExitStack) -> list[Cluster]:
@@ -67,17 +69,29 @@ def start_clusters(binaries: KubeBinaries, root: Path, stack: ExitStack) -> list
     return clusters
 
 
-def populate(cluster: Cluster, stack: ExitStack) -> None:
-    """Namespaces (labelled as the repository declares them), one pod per workload,
-    and a simulated node that runs them."""
+def start_node(cluster: Cluster, stack: ExitStack, *, real: bool, lock_timeout: float) -> None:
+    """The cluster's node: a real node (RealNodeUnavailable or RealNodeStartError if it
+    cannot start, nothing left behind) or a simulated one; stopped by `stack`."""
+    server = cluster.server
+    if real:
+        namespaces = scenario.NODE_NAMESPACES
+        cluster.node = stack.enter_context(RealNode(server, namespaces, lock_timeout=lock_timeout))
+    else:
+        node = SimulatedNode(server.rest(), scenario.NODE_NAMESPACES, work_dir=server.workdir)
+        cluster.node = stack.enter_context(node)
+
+
+def populate(cluster: Cluster) -> None:
+    """Namespaces (labelled as the repository declares them) and one pod per workload;
+    on a real node the workloads run the local probe image on their declared ports."""
     server = cluster.server
     labels = namespace_labels(scenario.TEMPLATE / scenario.SUBDIRECTORY / "base")
     for name in (*scenario.NODE_NAMESPACES, STATE_NAMESPACE):
         server.create_namespace(name, labels.get(name))
-    node = SimulatedNode(server.rest(), scenario.NODE_NAMESPACES, work_dir=server.workdir)
-    cluster.node = stack.enter_context(node)
     rest = server.rest()
     for pod in workload_pods(scenario.TEMPLATE / "workloads"):
+        if isinstance(cluster.node, RealNode):
+            pod = real_node_workload(pod, cluster.node.probe_image)
         namespace = pod["metadata"]["namespace"]
         rest.create(f"/api/v1/namespaces/{namespace}/pods", pod)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +86,34 @@ def preflight() -> NodeBinaries:
         ctr=Path(shutil.which("ctr") or "ctr"),
         cni_dir=cni_dir or CNI_DIRS[0],
     )
+
+
+NODE_BUILD_NOTE = (
+    "a one-time build of kubelet and kube-router from Go modules (needs Go >= 1.24; "
+    "about 30 minutes on 2 cores, ~2.5 GB of Go caches)"
+)
+
+
+def missing_for_real_node() -> str:
+    """ "" when this machine can run a real node, else what is missing (one sentence)."""
+    try:
+        preflight()
+    except RealNodeUnavailable as exc:
+        return str(exc)
+    return ""
+
+
+def build_node_binaries(*, echo: Callable[[str], None]) -> str:
+    """Run `hack/node-binaries.sh` of this source checkout (progress to the terminal);
+    then what is still missing for a real node ("" when nothing)."""
+    script = Path(__file__).resolve().parents[2] / NODE_BUILD_SCRIPT
+    if not script.is_file():
+        return missing_for_real_node() + f" ({NODE_BUILD_SCRIPT} is not in this installation)"
+    echo(f"building kubelet and kube-router with {script}: {NODE_BUILD_NOTE}")
+    done = subprocess.run(["bash", str(script)], check=False, stdout=subprocess.DEVNULL)
+    if done.returncode != 0:
+        return f"{script} failed with exit code {done.returncode}"
+    return missing_for_real_node()
 
 
 def write_containerd_config(

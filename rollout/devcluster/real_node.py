@@ -440,6 +440,19 @@ class RealNode:
             self._lock_file = None
 
 
+def another_node_runs() -> bool:
+    """True while another process holds the machine-wide real-node lock."""
+    if not LOCK_PATH.exists():
+        return False
+    with LOCK_PATH.open("ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def sweep(lock_timeout: float = 900.0) -> list[str]:
     """Take the machine-wide lock and remove what killed real nodes left behind."""
     holder = RealNode.__new__(RealNode)

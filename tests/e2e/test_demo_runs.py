@@ -1,5 +1,6 @@
 """`rollout demo` as a user runs it: both commits behave, everything is cleaned up,
-also when interrupted with Ctrl-C."""
+also when interrupted with Ctrl-C. These run on the simulated node
+(`--node simulated`); test_demo_runs_on_the_real_node.py runs it on the real one."""
 
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
 ) -> None:
     root, env = sandbox
     process = subprocess.Popen(
-        [*demo_command(), "demo", "--no-color", "--serve"],
+        [*demo_command(), "demo", "--no-color", "--node", "simulated", "--serve"],
         env={**env, "COLUMNS": "80"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -212,7 +213,7 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
 def test_ctrl_c_mid_run_cleans_up_and_exits_130(sandbox: tuple[Path, dict[str, str]]) -> None:
     root, env = sandbox
     process = subprocess.Popen(
-        [*demo_command(), "demo", "--no-color"],
+        [*demo_command(), "demo", "--no-color", "--node", "simulated"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
