@@ -29,6 +29,7 @@ import yaml
 
 from rollout.core.objects import Manifest
 from rollout.errors import InputError, PolicyError, RolloutError
+from rollout.fast_documents import ParseCache, fast_documents
 from rollout.yaml_loader import C_LOADER, YamlLimits, load_all, load_single
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "SUFFIXES",
     "YAML_SUFFIXES",
     "Manifest",
+    "ParseCache",
     "documents",
     "load_manifests",
     "load_text",
@@ -85,8 +87,11 @@ def load_manifests(
     root: Path | None = None,
     suffixes: tuple[str, ...] = SUFFIXES,
     error: ErrorClass = PolicyError,
+    cache: ParseCache | None = None,
 ) -> list[Manifest]:
     """Parse every document of every manifest file under `paths`.
+
+    With a `cache`, documents read before (by another call) are not parsed again.
 
     Sources are the paths as given, or relative to `root` when it is given.
     Raises InputError for a missing path and `error` (naming file and line)
@@ -98,7 +103,7 @@ def load_manifests(
     for path in manifest_files(paths, suffixes=suffixes):
         source = str(path) if root is None else relative_name(path, root)
         text = read_text_file(path, source, error=error)
-        out.extend(load_text(text, source, error=error))
+        out.extend(load_text(text, source, error=error, cache=cache))
     return out
 
 
@@ -145,15 +150,24 @@ def _too_large(source: str, limit: int) -> str:
     )
 
 
-def load_text(text: str, source: str, *, error: ErrorClass = PolicyError) -> list[Manifest]:
-    """Parse a multi-document YAML string; `source` names it in errors."""
-    return [Manifest(obj, source, line) for obj, line in documents(text, source, error=error)]
+def load_text(
+    text: str, source: str, *, error: ErrorClass = PolicyError, cache: ParseCache | None = None
+) -> list[Manifest]:
+    """Parse a multi-document YAML (or JSON) string; `source` names it in errors."""
+    return [
+        Manifest(obj, source, line)
+        for obj, line in documents(text, source, error=error, cache=cache)
+    ]
 
 
 def documents(
-    text: str, source: str, *, error: ErrorClass = PolicyError
+    text: str, source: str, *, error: ErrorClass = PolicyError, cache: ParseCache | None = None
 ) -> Iterator[tuple[dict[str, Any], int]]:
     """(object, line) for each non-empty document of `text`, Lists flattened.
+
+    JSON, and YAML that cannot reach the loader's limits, take a fast path
+    (`rollout.fast_documents`) to the same objects; with a `cache`, text seen
+    before (a whole JSON file, one YAML document) is not parsed again.
 
     Raises `error` naming `source` and the line for invalid YAML (duplicate
     keys, values that cannot be built, limits exceeded) or a document (or List
@@ -163,7 +177,8 @@ def documents(
     if len(text) > limits.max_bytes:
         raise error(_too_large(source, limits.max_bytes), file=source)
     try:
-        for doc, line in load_all(text, limits):
+        parsed = fast_documents(text, limits, cache)
+        for doc, line in load_all(text, limits) if parsed is None else parsed:
             if doc is None:
                 continue
             for obj in _flattened(doc, source, line, error):

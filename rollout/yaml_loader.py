@@ -1,4 +1,5 @@
-"""The one YAML loader: bounded, strict and positioned. Used only by `rollout.manifests`.
+"""The one YAML loader: bounded, strict and positioned. Used by `rollout.manifests`
+(and its fast path `rollout.fast_documents`).
 
 PyYAML's safe loaders, with four things changed, because a committed file is
 untrusted input:
@@ -28,7 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.events import (
@@ -43,7 +44,14 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["C_LOADER", "LimitError", "YamlLimits", "load_all", "load_single"]
+__all__ = [
+    "C_LOADER",
+    "LimitError",
+    "YamlLimits",
+    "fast_loader_class",
+    "load_all",
+    "load_single",
+]
 
 MAX_BYTES_ENV = "ROLLOUT_YAML_MAX_BYTES"
 MAX_DEPTH_ENV = "ROLLOUT_YAML_MAX_DEPTH"
@@ -314,6 +322,84 @@ def _compose(loader: Any) -> Node | None:
             raise
         raise LimitError(None, None, _too_deep(loader.limits), exc.problem_mark) from exc
     return node
+
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (*_FALLIBLE, "str"))
+
+
+class _NotPlain(Exception):
+    """A node the plain builder leaves to PyYAML's constructor (another tag)."""
+
+
+class _FastLoader(_BASE):  # type: ignore[misc]
+    """libyaml's composer too: only for text that cannot reach the limits (no
+    anchors, nesting bounded), see `rollout.fast_documents`. A duplicate key
+    raises, so that the text is read again the plain way, which names it."""
+
+    yaml_constructors = _CONSTRUCTORS
+
+    # A plain scalar's tag depends on its text alone: each short text resolved once.
+    _plain_tags: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return _SEQ if kind is SequenceNode else _MAP
+        if not implicit[0]:
+            return _STR
+        tag = self._plain_tags.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(value) <= 64 and len(self._plain_tags) < 100_000:
+                self._plain_tags[value] = tag
+        return tag
+
+    def document(self, node: Node) -> Any:
+        """The document of `node`: what `construct_document` builds, built directly
+        when it holds only strings, numbers, booleans, nulls, dates, lists and maps."""
+        try:
+            return self._built(node)
+        except _NotPlain:
+            return self.construct_document(node)
+
+    def _built(self, node: Node) -> Any:
+        kind = type(node)
+        tag = node.tag
+        if kind is ScalarNode:
+            if tag == _STR:
+                return node.value
+            if tag in _SCALAR_TAGS:
+                return self.yaml_constructors[tag](self, node)
+            raise _NotPlain
+        if kind is SequenceNode and tag == _SEQ:
+            return [self._built(item) for item in node.value]
+        if kind is MappingNode and tag == _MAP:
+            mapping = {self._built(key): self._built(value) for key, value in node.value}
+            if len(mapping) != len(node.value):
+                keys = [(k.tag, k.value) for k, _ in node.value if isinstance(k, ScalarNode)]
+                if len(set(keys)) != len(keys):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "found duplicate key", node.start_mark
+                    )
+            return mapping
+        raise _NotPlain
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> Any:
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(node.value):
+            keys = [(k.tag, k.value) for k, _ in node.value if isinstance(k, ScalarNode)]
+            if len(set(keys)) != len(keys):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found duplicate key", node.start_mark
+                )
+        return mapping
+
+
+def fast_loader_class() -> Any:
+    """The loader `rollout.fast_documents` uses (libyaml's parser and composer)."""
+    return _FastLoader
 
 
 def load_all(

@@ -18,13 +18,15 @@ from rollout.cli.options import MACHINE_FORMATS, as_format, output_option
 from rollout.cli.output import emit
 from rollout.cli.policy_inputs import build_model, load_paths, pod_ip_option
 from rollout.errors import InputError
-from rollout.manifests import split_origins
+from rollout.manifests import ParseCache, split_origins
 from rollout.policy import ClusterModel, connectivity_diff, load_cluster, report
 from rollout.policy.diff_workloads import workload_diff_markdown, workload_diff_text
 from rollout.policy.portset import parse_port_arg
 
 
-def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
+def _revision_model(
+    repo: str, rev: str, paths: Sequence[str], cache: ParseCache | None = None
+) -> ClusterModel:
     """The manifests under `paths` at revision `rev` (kustomizations rendered)."""
     from rollout.gitwatch import GitRepository
 
@@ -34,7 +36,7 @@ def _revision_model(repo: str, rev: str, paths: Sequence[str]) -> ClusterModel:
         tree = Path(tmp)
         # The whole tree: an overlay's bases live beside it (../base).
         git_repo.export_tree(sha, tree)
-        manifests = load_paths([str(tree / sub) for sub in paths] or [tmp], root=tree)
+        manifests = load_paths([str(tree / sub) for sub in paths] or [tmp], root=tree, cache=cache)
         objects, origins = split_origins(manifests)
         return load_cluster(objects, origins=[f"{rev}:{o}" if o else o for o in origins])
 
@@ -72,16 +74,18 @@ def diff_cmd(
     Text and Markdown list workload pairs with their port ranges (--pods: pod
     pairs); JSON has both (`opened`/`closed` per pod pair, `workloads`).
     """
+    # What the two revisions share (most documents, usually) is parsed once.
+    cache = ParseCache()
     if revs:
         if len(revs) != 2:
             raise InputError("--rev: give exactly two revisions, --rev OLD --rev NEW")
-        old = _revision_model(repo, revs[0], paths)
-        new = _revision_model(repo, revs[1], paths)
+        old = _revision_model(repo, revs[0], paths, cache)
+        new = _revision_model(repo, revs[1], paths, cache)
     else:
         if len(paths) != 2:
             raise InputError("policy diff: give OLD and NEW folders (or --rev A --rev B)")
-        old = build_model([paths[0]])
-        new = build_model([paths[1]])
+        old = build_model([paths[0]], cache=cache)
+        new = build_model([paths[1]], cache=cache)
     port_list = [parse_port_arg(p) for p in ports] or None
     result = connectivity_diff(old, new, port_list, pod_ip_in_ipblock=pod_ip_in_ipblock)
     _machine = dict.fromkeys(MACHINE_FORMATS, report.diff_json)

@@ -14,7 +14,7 @@ import click
 from rollout.cli.options import DEFAULT_CONFIG, load_settings
 from rollout.core.objects import Manifest
 from rollout.errors import InputError
-from rollout.manifests import C_LOADER, SLOW_LOADER, load_manifests, split_origins
+from rollout.manifests import C_LOADER, SLOW_LOADER, ParseCache, load_manifests, split_origins
 from rollout.policy import ClusterModel, load_cluster
 from rollout.render import is_kustomization
 
@@ -45,14 +45,17 @@ def live_objects(
         api.close()
 
 
-def load_paths(paths: Sequence[str], *, root: Path | None = None) -> list[Manifest]:
+def load_paths(
+    paths: Sequence[str], *, root: Path | None = None, cache: ParseCache | None = None
+) -> list[Manifest]:
     """The manifests under `paths`, each as `rollout validate` would see it.
 
     A folder holding a kustomization is rendered with kustomize (its bases
     found from `root`: by default the nearest folder above it holding
     `rollout.yaml` or `.git`); anything else is read as plain YAML/JSON.
     Sources are relative to `root` when it is given. An object that two
-    paths both yield (a base given beside its overlay) is kept once.
+    paths both yield (a base given beside its overlay) is kept once. With a
+    `cache`, documents another call read already are not parsed again.
     """
     if not C_LOADER:
         _warn(SLOW_LOADER)
@@ -67,7 +70,7 @@ def load_paths(paths: Sequence[str], *, root: Path | None = None) -> list[Manife
             shown = Path(os.path.relpath(base)) if root is None else None
             found += [_shown_from(m, shown) for m in rendered]
         else:
-            found += load_manifests([path], root=root)
+            found += load_manifests([path], root=root, cache=cache)
     return _without_repeats(found)
 
 
@@ -105,9 +108,10 @@ def build_model(
     live: str | None = None,
     config_path: Path = Path(DEFAULT_CONFIG),
     externals: Sequence[str] = (),
+    cache: ParseCache | None = None,
 ) -> ClusterModel:
     """Manifests under `paths` (+ a live snapshot of namespaces, pods, services)."""
-    objects, origins = split_origins(load_paths(paths))
+    objects, origins = split_origins(load_paths(paths, cache=cache))
     if live:
         snapshot = live_objects(live, config_path)
         objects += snapshot

@@ -28,6 +28,7 @@ from rollout.cli.policy_inputs import live_objects
 from rollout.errors import InputError
 from rollout.flows import FlowAggregator, PodDirectory, replay, replay_summary
 from rollout.flows.report import describe_flow, replay_csv, replay_header
+from rollout.manifests import ParseCache
 from rollout.policy import ClusterModel, load_cluster
 from rollout.policy.model import WORKLOAD_KINDS
 
@@ -107,8 +108,9 @@ def replay_cmd(
         for obj in live_objects(live, config_path, include_policies=True):
             (live_policies if obj.get("kind") == "NetworkPolicy" else snapshot).append(obj)
     if len(revs) == 2:
-        before = _with_live(_revision_model(repo, revs[0], paths), snapshot, [])
-        after = _with_live(_revision_model(repo, revs[1], paths), snapshot, [])
+        cache = ParseCache()  # what the revisions share is parsed once
+        before = _with_live(_revision_model(repo, revs[0], paths, cache), snapshot, [])
+        after = _with_live(_revision_model(repo, revs[1], paths, cache), snapshot, [])
     elif len(revs) == 1 and live:
         after_repo = _revision_model(repo, revs[0], paths)
         before = _with_live(after_repo, snapshot, live_policies, keep_policies=False)
