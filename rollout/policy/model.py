@@ -22,7 +22,7 @@ from rollout.policy.fields import (
     str_map,
     type_name,
 )
-from rollout.policy.ipset import IPBlock, parse_ip_block, parse_network
+from rollout.policy.ipset import IPBlock, check_address, parse_ip_block, parse_network
 from rollout.policy.portset import ContainerPort, PortSpec, parse_port_spec, parse_protocol
 from rollout.policy.selectors import LabelSelector, parse_selector
 
@@ -346,7 +346,7 @@ def _parse_endpoint(obj: Mapping[str, Any], kind: str, origin: str) -> Endpoint:
             mapping(p, f"{ref}: status.podIPs").get("ip") for p in pod_ips
         ]:
             if raw_ip is not None and raw_ip not in ips:
-                parse_network(raw_ip, f"{ref}: status.podIP")
+                check_address(raw_ip, f"{ref}: status.podIP")
                 ips.append(str(raw_ip))
     host_network = spec.get("hostNetwork", False)
     if not isinstance(host_network, bool | None):

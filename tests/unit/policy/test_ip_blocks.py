@@ -1,5 +1,9 @@
 """ipBlock: cidr with except, IPv4 and IPv6, externals and pod IPs (an option)."""
 
+import re
+
+import pytest
+
 from tests.unit.policy.builders import build, labels, ns, ok, pod, policy
 
 EXTERNALS = ("8.8.8.8", "10.1.2.3", "2001:db8::1", "2001:db8:0:1::1", "192.168.0.0/24")
@@ -76,3 +80,37 @@ def test_external_egress_address_set() -> None:
     allowed = a.external_egress(a.class_of[0], 443)
     assert allowed.contains_address("1.1.1.1")
     assert not allowed.contains_address("10.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.0.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "256.0.0.1",
+        "010.0.0.1",
+        "1.2.3",
+        "1.2.3.4.5",
+        "1.2.3.\u0664",
+        " 10.0.0.1",
+        "10.0.0.1/8",
+        "fd00::1",
+        "1.2.3.-4",
+        "",
+        "a.b.c.d",
+        7,
+        None,
+    ],
+)
+def test_pod_ips_are_checked_fast_as_parse_network_reads_them(text: object) -> None:
+    from rollout.errors import PolicyError
+    from rollout.policy.ipset import check_address, parse_network
+
+    try:
+        parse_network(text, "podIP")
+    except PolicyError as exc:
+        with pytest.raises(PolicyError, match=re.escape(str(exc))):
+            check_address(text, "podIP")
+    else:
+        check_address(text, "podIP")
