@@ -53,25 +53,35 @@ def analyzer_binary() -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def write_cluster(folder: Path, pods: int, revision: int = 0) -> int:
+def write_cluster(folder: Path, pods: int, revision: int = 0, *, as_json: bool = False) -> int:
+    """The generated cluster as one YAML stream, or as one `kubectl get -o json` List."""
     import yaml
     from cluster_generator import generate
 
     folder.mkdir(parents=True, exist_ok=True)
+    objects = generate(pods, revision=revision)
+    if as_json:
+        text = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=4)
+        (folder / "cluster.json").write_text(text, encoding="utf-8")
+        return len(text)
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump_all(generate(pods, revision=revision), Dumper=dumper)
+    text = yaml.dump_all(objects, Dumper=dumper)
     (folder / "cluster.yaml").write_text(text, encoding="utf-8")
     return len(text)
 
 
 TIMEOUT_S = 900.0
+ANALYZER_TIMEOUT_S = 900.0
 
 
-def timed(cmd: list[str], out: Path) -> dict[str, Any]:
+def timed(cmd: list[str], out: Path, timeout: float | None = None) -> dict[str, Any]:
     """Wall seconds, CPU seconds, peak RSS (MB) and output bytes of one run.
 
-    A run still going after TIMEOUT_S is killed (exit -9, reported as such).
+    A run still going after `timeout` (default TIMEOUT_S) is killed (exit -9,
+    reported as such). The 1-minute load average at the end is reported too:
+    on a shared machine wall times are inflated by it, CPU times much less.
     """
+    timeout = TIMEOUT_S if timeout is None else timeout
     start = time.perf_counter()
     with out.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
@@ -80,7 +90,7 @@ def timed(cmd: list[str], out: Path) -> dict[str, Any]:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() - start > TIMEOUT_S:
+            if time.perf_counter() - start > timeout:
                 proc.kill()
                 _, status, usage = os.wait4(proc.pid, 0)
                 break
@@ -95,6 +105,8 @@ def timed(cmd: list[str], out: Path) -> dict[str, Any]:
         "rss_mb": round(usage.ru_maxrss / 1024, 1),
         "out_kb": round(out.stat().st_size / 1024, 1),
         "exit": proc.returncode,
+        "killed_at_cap": proc.returncode == -9,
+        "load_1min": round(os.getloadavg()[0], 1),
         "stderr": err[-300:] if proc.returncode else "",
     }
 
@@ -107,17 +119,25 @@ def bench(sizes: list[int], repeat: int, binary: str | None, work: Path) -> None
     for pods in sizes:
         folder = work / f"c{pods}"
         size = write_cluster(folder, pods)
-        print(f"# {pods} pods: {size / 1e6:.1f} MB of YAML", flush=True)
+        listed = work / f"j{pods}"
+        json_size = write_cluster(listed, pods, as_json=True)
+        print(
+            f"# {pods} pods: {size / 1e6:.1f} MB of YAML, {json_size / 1e6:.1f} MB as JSON",
+            flush=True,
+        )
         for r in range(repeat):
             runs = [
                 ("rollout -o json", ours_cmd(folder, "-o", "json")),
                 ("rollout -o csv", ours_cmd(folder, "-o", "csv")),
+                ("rollout -o json, JSON input", ours_cmd(listed, "-o", "json")),
             ]
             if binary is not None:
                 analyzer = [binary, "list", "--dirpath", str(folder), "-o", "json", "-q"]
                 runs.insert(0, ("netpol-analyzer", analyzer))
             for name, cmd in runs if r % 2 == 0 else reversed(runs):
-                result = timed(cmd, work / f"out-{pods}-{name.replace(' ', '_')}.txt")
+                cap = ANALYZER_TIMEOUT_S if name == "netpol-analyzer" else None
+                out = work / f"out-{pods}-{name.replace(' ', '_').replace(',', '')}.txt"
+                result = timed(cmd, out, cap)
                 print(json.dumps({"pods": pods, "tool": name, "run": r + 1, **result}), flush=True)
                 if result["exit"] and name.startswith("rollout"):
                     print(f"{name} failed: {result['stderr']}")
@@ -243,9 +263,16 @@ def main() -> None:
     parser.add_argument("--diff", type=int, metavar="PODS", help="time policy diff instead")
     parser.add_argument("--work", type=Path, help="folder for clusters and outputs")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per run")
+    parser.add_argument(
+        "--analyzer-timeout",
+        type=float,
+        default=ANALYZER_TIMEOUT_S,
+        help="seconds per netpol-analyzer run (it is killed then, and said so)",
+    )
     parser.add_argument("--skip-analyzer", action="store_true", help="time rollout only")
     args = parser.parse_args()
     globals()["TIMEOUT_S"] = args.timeout
+    globals()["ANALYZER_TIMEOUT_S"] = args.analyzer_timeout
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)

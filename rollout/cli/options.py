@@ -6,13 +6,16 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import BaseModel
 
-from rollout.config import SecretRef, Settings, load_config
 from rollout.errors import InputError
+
+if TYPE_CHECKING:  # the schema (pydantic) loads when a command reads settings
+    from pydantic import BaseModel
+
+    from rollout.config import SecretRef, Settings
 
 CONFIG_ENVVAR = "ROLLOUT_CONFIG"
 DEFAULT_CONFIG = "rollout.yaml"
@@ -152,6 +155,8 @@ def load_settings(path: str | Path) -> Settings:
 
     Inside a command with `cluster_options`, the options given are applied.
     """
+    from rollout.config import load_config
+
     settings = load_config(path)
     ctx = click.get_current_context(silent=True)
     overrides = ctx.meta.get(CLUSTER_OVERRIDES) if ctx is not None else None
@@ -174,6 +179,10 @@ def secret_refs(settings: BaseModel, prefix: str = "") -> Iterator[tuple[str, Se
 
 
 def _refs_in(value: Any, path: str) -> Iterator[tuple[str, SecretRef]]:
+    from pydantic import BaseModel
+
+    from rollout.config import SecretRef
+
     if isinstance(value, SecretRef):
         yield path, value
     elif isinstance(value, BaseModel):

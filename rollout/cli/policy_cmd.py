@@ -9,10 +9,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from rollout.cli.exits import RolloutGroup
 from rollout.cli.help_examples import examples
@@ -37,12 +36,17 @@ from rollout.errors import InputError
 from rollout.policy import Analysis, analyze, explain, report
 from rollout.policy.portset import parse_port_arg
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 __all__ = ["build_model", "command", "load_paths"]
 
 GRID_LIMIT = 30  # endpoints beyond which the table shows a per-source summary
 
 
 def _console() -> Console:
+    from rich.console import Console  # only the table output needs rich
+
     out = sys.stdout
     return Console(file=out, width=None if out.isatty() else 200, soft_wrap=False)
 
@@ -51,12 +55,26 @@ def _ports(analysis: Analysis, given: Sequence[str]) -> list[tuple[int, str]]:
     return [parse_port_arg(p) for p in given] if given else analysis.default_ports()
 
 
+class _PolicyGroup(RolloutGroup):
+    """`replay` (flow logs, `rollout.flows`) is imported only when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "replay"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "replay" and cmd_name not in self.commands:
+            from rollout.cli.policy_replay import replay_cmd
+
+            self.add_command(replay_cmd)
+        return super().get_command(ctx, cmd_name)
+
+
 @examples(
     "rollout policy matrix k8s/network-policies/production workloads",
     "rollout policy lint k8s/network-policies/staging workloads",
     "rollout policy diff --rev main --rev HEAD k8s/network-policies/production workloads",
 )
-@click.group(name="policy", cls=RolloutGroup)
+@click.group(name="policy", cls=_PolicyGroup)
 def command() -> None:
     """Analyse NetworkPolicies: matrix, explain, diff, lint."""
 
@@ -133,6 +151,8 @@ def matrix(
 
 
 def _matrix_tables(analysis: Analysis, ports: list[tuple[int, str]]) -> None:
+    from rich.table import Table
+
     console = _console()
     for port, proto in ports:
         console.print(f"[bold]{port}/{proto}[/]: may the row connect to the column?")
@@ -218,7 +238,5 @@ command.add_command(diff_cmd)
 
 # Registered here so `rollout policy` lists it; the module loads its adapters lazily.
 from rollout.cli.policy_lint_cmd import lint_cmd  # noqa: E402
-from rollout.cli.policy_replay import replay_cmd  # noqa: E402
 
 command.add_command(lint_cmd)
-command.add_command(replay_cmd)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -77,3 +78,37 @@ def test_an_unknown_command_is_a_usage_error_not_an_import() -> None:
     result = CliRunner().invoke(cli, ["no-such-command"])
     assert result.exit_code == 2
     assert "No such command 'no-such-command'" in result.output
+
+
+_SCHEMA_PROBE = """
+import sys
+from pathlib import Path
+from rollout.cli.main import cli
+try:
+    cli(sys.argv[1:], prog_name="rollout", standalone_mode=False)
+except SystemExit:
+    pass
+print(sorted(m for m in ("pydantic", "rollout.config", "rollout.flows") if m in sys.modules))
+"""
+
+
+def test_policy_lint_loads_neither_the_settings_schema_nor_flow_replay() -> None:
+    # policy lint reads no settings: pydantic and the schema (a third of its
+    # start-up) and the flow-log replay load only for commands that use them.
+    example = str(Path(__file__).resolve().parents[3] / "examples" / "policy-repo")
+    result = subprocess.run(
+        [sys.executable, "-c", _SCHEMA_PROBE, "policy", "lint", example, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert '"findings"' in result.stdout or result.stdout.startswith(("[", "{"))
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_policy_replay_is_listed_and_runs_though_loaded_late() -> None:
+    listed = CliRunner().invoke(cli, ["policy", "--help"])
+    assert "replay" in listed.output
+    helped = CliRunner().invoke(cli, ["policy", "replay", "--help"])
+    assert helped.exit_code == 0 and "FLOWS" in helped.output
