@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -74,41 +75,78 @@ TIMEOUT_S = 900.0
 ANALYZER_TIMEOUT_S = 900.0
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def timed(cmd: list[str], out: Path, timeout: float | None = None) -> dict[str, Any]:
     """Wall seconds, CPU seconds, peak RSS (MB) and output bytes of one run.
 
-    A run still going after `timeout` (default TIMEOUT_S) is killed (exit -9,
-    reported as such). The 1-minute load average at the end is reported too:
-    on a shared machine wall times are inflated by it, CPU times much less.
+    Peak RSS is the tool's own: measured by GNU time (`%M`) around it, since a
+    child's `ru_maxrss` starts from its parent's at fork time (this script holds
+    the generated cluster), and read from /proc (VmHWM) for a run killed at
+    the cap. A run still going after `timeout` (default TIMEOUT_S) is killed
+    (exit -9, `killed_at_cap`). The 1-minute load average at the end is
+    reported too: on a shared machine wall times are inflated by it, CPU
+    times much less.
     """
     timeout = TIMEOUT_S if timeout is None else timeout
+    measured = out.with_name(out.name + ".rss")
+    measured.unlink(missing_ok=True)
+    if os.path.exists(GNU_TIME):
+        cmd = [GNU_TIME, "-f", "%M", "-o", str(measured), *cmd]
     start = time.perf_counter()
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
-        assert proc.stderr is not None
+    peak_kb, killed_cpu = 0, 0.0
+    with out.open("wb") as sink, tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=errors, start_new_session=True)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() - start > timeout:
-                proc.kill()
+                peak_kb, killed_cpu = _descendants_usage(proc.pid)
+                os.killpg(proc.pid, signal.SIGKILL)
                 _, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.05)
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
+    if measured.exists():
+        lines = measured.read_text().split()
+        peak_kb = int(lines[-1]) if lines and lines[-1].isdigit() else peak_kb
+    elif not os.path.exists(GNU_TIME):
+        peak_kb = usage.ru_maxrss  # an upper bound: includes this script's own
     return {
         "wall_s": round(wall, 2),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(max(usage.ru_utime + usage.ru_stime, killed_cpu), 2),
+        "rss_mb": round(peak_kb / 1024, 1),
         "out_kb": round(out.stat().st_size / 1024, 1),
         "exit": proc.returncode,
         "killed_at_cap": proc.returncode == -9,
         "load_1min": round(os.getloadavg()[0], 1),
         "stderr": err[-300:] if proc.returncode else "",
     }
+
+
+def _descendants_usage(pid: int) -> tuple[int, float]:
+    """(largest VmHWM in kB, CPU seconds) of `pid` and its descendants (Linux)."""
+    peak, cpu = 0, 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+        cpu += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        pids += [int(child) for child in children]
+    return peak, cpu
 
 
 def ours_cmd(folder: Path, *extra: str) -> list[str]:

@@ -10,7 +10,7 @@ reach any of those limits, and are read faster here:
   (`1e3`) stay text, so the objects are the ones the YAML reader builds.
 - **YAML without anchors, merge keys or directives** whose documents cannot
   nest deeper than the limit (a bound from indentation and brackets), composed
-  by libyaml in C and constructed by the same constructors, about 1.6x faster.
+  by libyaml in C and built by the same constructors, about twice as fast.
 
 Anything else, and any input the fast path does not read cleanly (a duplicate
 key, a syntax error, a value that cannot be built), returns None: the caller

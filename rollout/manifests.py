@@ -8,7 +8,9 @@ folders and kustomize's output) read manifests here, and `rollout.yaml` and
 `rollout.yaml_loader`'s: libyaml's C parser when PyYAML was built with it
 (about 6x faster on large manifests; the warning callback says when it was
 not), bounded in size, nesting and alias expansion (`YamlLimits`), with
-duplicate keys and unbuildable values refused at their line.
+duplicate keys and unbuildable values refused at their line. JSON, and YAML
+that cannot reach those limits, take `rollout.fast_documents`' fast paths to
+the same objects and errors.
 
 Files are UTF-8 (a BOM is allowed) or UTF-16 with a BOM; anything else is
 an error naming the file and the first bad byte.
