@@ -62,7 +62,10 @@ def write_cluster(folder: Path, pods: int, revision: int = 0, *, as_json: bool =
     folder.mkdir(parents=True, exist_ok=True)
     objects = generate(pods, revision=revision)
     if as_json:
-        text = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=4)
+        # Compact: kubectl's 4-space indentation makes 50k pods 92 MB, over the
+        # 64 MiB default limit for one file (ROLLOUT_YAML_MAX_BYTES raises it).
+        listed = {"apiVersion": "v1", "kind": "List", "items": objects}
+        text = json.dumps(listed, separators=(",", ":"))
         (folder / "cluster.json").write_text(text, encoding="utf-8")
         return len(text)
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
