@@ -24,6 +24,7 @@ from rollout.fleet_view import fleet_status_of
 from rollout.flows import cut_sentence
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.ports import Clock
+from rollout.smoke.results import result_from_dict, shared_causes
 from rollout.store.records import FleetClusterRecord, RolloutRecord
 from rollout.store.records import OutboxItem as StoreOutboxItem
 
@@ -140,11 +141,17 @@ def _smoke_summary(smoke: Any, environment: str) -> SmokeSummary | None:
         return None
     report = entry.get("report") or {}
     counts = report.get("counts") or {}
+    results = [result_from_dict(r) for r in report.get("results", ()) if isinstance(r, Mapping)]
+    # A cause shared by several checks is one line, not one per check.
+    causes = shared_causes(results)
     failures = tuple(
-        ("static pre-check " if r.get("kind") == "precheck" else "")
-        + f"{r.get('name')}: {r.get('message')}"
-        for r in report.get("results", ())
-        if r.get("outcome") in ("failed", "error")
+        f"{sum(1 for r in results if r.why_not_run == text)} checks not run: {text}"
+        for text in causes
+        if any(r.outcome in ("failed", "error") and r.why_not_run == text for r in results)
+    ) + tuple(
+        ("static pre-check " if r.kind == "precheck" else "") + f"{r.name}: {r.message}"
+        for r in results
+        if r.outcome in ("failed", "error") and r.why_not_run not in causes
     )
     # Counts are per live check; pre-check rows appear only among the failures.
     passed = int(counts.get("passed", 0))

@@ -38,6 +38,7 @@ from rollout.demo.wording import (
     event_text,
     payload_summary,
 )
+from rollout.smoke.results import result_from_dict, shared_causes
 from rollout.store.records import StageEvent
 
 # The path a rollout takes, with the label shown for each state.
@@ -265,14 +266,24 @@ class DemoView:
             f"smoke tests in {escape(environment)}{verdict}: {len(checks) - len(failed)} of "
             f"{len(checks)} checks passed"
         )
-        for c in failed:
+        results = [result_from_dict(c) for c in checks]
+        causes = shared_causes(results)
+        for number, text in enumerate(causes, 1):
+            self.say(f"cause {number}: {escape(text)}", 2)
+        for c, r in zip(checks, results, strict=True):
+            if r.outcome == "passed":
+                continue
             target = str(c.get("target") or "")
             if c.get("port"):
                 target += f" {c.get('port')}/{c.get('protocol') or 'TCP'}"
-            observed = escape(str(c.get("observed") or c.get("outcome") or ""))
-            expect = escape(str(c.get("expect") or ""))
             name = escape(str(c.get("name")))
-            self.say(f"[red]✗[/] {name}: expected {expect}, observed {observed}", 2)
+            if r.why_not_run in causes:
+                number = causes.index(r.why_not_run) + 1
+                self.say(f"[red]✗[/] {name}: not judged (see cause {number})", 2)
+            else:
+                observed = escape(str(c.get("observed") or c.get("outcome") or ""))
+                expect = escape(str(c.get("expect") or ""))
+                self.say(f"[red]✗[/] {name}: expected {expect}, observed {observed}", 2)
             self.say(f"[dim]{escape(str(c.get('source')))} → {escape(target)}[/]", 6)
 
     def approval(self, *, approver: str, url: str, token: str, status: int, body: Any) -> None:

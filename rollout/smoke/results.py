@@ -2,6 +2,10 @@
 
 One `SmokeReport` per run; every renderer reads only it, so the CLI, the
 engine's stored artifact and notifications show the same facts.
+
+A root cause that stopped several checks (the probe image cannot be pulled,
+the probe's self-test failed, the pre-check stopped the run) is stated once,
+as a numbered cause under the summary; the rows it stopped say `see cause N`.
 """
 
 from __future__ import annotations
@@ -43,10 +47,19 @@ class CheckResult:
     attempts: int = 0
     seconds: float = 0.0
     output: str = ""  # scripts: captured output (bounded)
+    cause: str = ""
+    """What stopped this check and others with it; `message` then says what is its own."""
 
     @property
     def ok(self) -> bool:
         return self.outcome in ("passed", "skipped")
+
+    @property
+    def why_not_run(self) -> str:
+        """The cause (or message) of a check that was not judged; "" for a verdict."""
+        if self.outcome not in ("error", "skipped"):
+            return ""
+        return self.cause or self.message
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,27 @@ class SmokeReport:
         )
         return f"{CNI_NOT_ENFORCING} {line}" if self.cni_not_enforcing else line
 
+    def causes(self) -> tuple[str, ...]:
+        """Root causes shared by several checks (or named as one), each once, in order."""
+        return shared_causes(self.results)
+
+    def cause_lines(self) -> list[str]:
+        """`cause 1 (8 checks): the probe image ...`, one line per cause."""
+        lines = []
+        for number, text in enumerate(self.causes(), 1):
+            n = sum(1 for r in self.results if r.why_not_run == text)
+            lines.append(f"cause {number} ({n} check{'s' if n != 1 else ''}): {text}")
+        return lines
+
+    def detail(self, result: CheckResult) -> str:
+        """A row's detail: its message, or a reference to the cause stated once."""
+        causes = self.causes()
+        if result.why_not_run not in causes:
+            return result.message
+        ref = f"see cause {causes.index(result.why_not_run) + 1}"
+        own = result.message if result.cause and result.message != result.cause else ""
+        return f"{own} ({ref})" if own else ref
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat()
@@ -108,8 +142,18 @@ class SmokeReport:
         data["counts"] = dict(self.counts())
         data["precheck_counts"] = dict(self.precheck_counts())
         data["summary"] = self.summary()
+        data["causes"] = list(self.causes())
         data["results"] = [asdict(r) for r in self.results]
         return data
+
+
+def shared_causes(results: Iterable[CheckResult]) -> tuple[str, ...]:
+    """What stopped several checks (or was named as a cause), each once, in order."""
+    shared: dict[str, int] = {}
+    for r in results:
+        if r.why_not_run:
+            shared[r.why_not_run] = shared.get(r.why_not_run, 0) + (2 if r.cause else 1)
+    return tuple(text for text, n in shared.items() if n > 1)
 
 
 def _tally(results: Iterable[CheckResult]) -> dict[str, int]:
@@ -128,9 +172,17 @@ def to_json(report: SmokeReport) -> str:
     return json.dumps(report.to_dict(), indent=2, sort_keys=True)
 
 
+_FIELDS = frozenset(CheckResult.__dataclass_fields__)
+
+
+def result_from_dict(data: Mapping[str, Any]) -> CheckResult:
+    """One stored check result (keys this version does not know are left out)."""
+    return CheckResult(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
 def report_from_dict(data: Mapping[str, Any]) -> SmokeReport:
     """Rebuild a report stored with a rollout (the inverse of `to_dict`)."""
-    results = tuple(CheckResult(**r) for r in data["results"])
+    results = tuple(result_from_dict(r) for r in data["results"])
     return SmokeReport(
         environment=data["environment"],
         run_id=data["run_id"],
@@ -150,7 +202,8 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped
 
 def to_table(report: SmokeReport) -> Table:
     """A rich table, one row per check; print it with a rich Console."""
-    table = Table(title=report.summary(), title_justify="left", expand=False)
+    title = "\n".join([report.summary(), *report.cause_lines()])
+    table = Table(title=title, title_justify="left", expand=False)
     for column in ("phase", "result", "check", "from", "to", "expect", "observed", "detail"):
         table.add_column(column, overflow="fold")
     for r in report.results:
@@ -163,29 +216,50 @@ def to_table(report: SmokeReport) -> Table:
             to,
             r.expect,
             r.observed or "",
-            r.message,
+            report.detail(r),
         )
     return table
 
 
 def to_junit(report: SmokeReport) -> str:
-    """JUnit XML: one testsuite per run, one testcase per check (class = kind)."""
-    c = report.counts()
+    """JUnit XML: a testsuite of the live checks and one of the static pre-check.
+
+    One testcase per check (class = kind); each suite counts only its own
+    checks, and the causes shared by several checks are suite properties
+    (`cause.1`) that the testcases refer to.
+    """
+    root = ET.Element("testsuites")
+    live = tuple(r for r in report.results if r.kind != "precheck")
+    pre = tuple(r for r in report.results if r.kind == "precheck")
+    root.append(_suite(report, f"smoke.{report.environment}", live))
+    if pre:
+        root.append(_suite(report, f"smoke.{report.environment}.precheck", pre))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _suite(report: SmokeReport, name: str, results: tuple[CheckResult, ...]) -> ET.Element:
+    c = _tally(results)
     elapsed = (report.finished_at - report.started_at).total_seconds()
     suite = ET.Element(
         "testsuite",
-        name=f"smoke.{report.environment}",
-        tests=str(len(report.results)),
+        name=name,
+        tests=str(len(results)),
         failures=str(c["failed"]),
         errors=str(c["error"]),
         skipped=str(c["skipped"]),
         time=f"{elapsed:.3f}",
         timestamp=report.started_at.isoformat(),
     )
-    if report.node:
+    causes = [t for t in report.causes() if any(r.why_not_run == t for r in results)]
+    if report.node or causes:
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", name="node", value=report.node)
-    for r in report.results:
+        if report.node:
+            ET.SubElement(properties, "property", name="node", value=report.node)
+        for text in causes:
+            number = report.causes().index(text) + 1
+            ET.SubElement(properties, "property", name=f"cause.{number}", value=text)
+    for r in results:
         case = ET.SubElement(
             suite,
             "testcase",
@@ -195,16 +269,13 @@ def to_junit(report: SmokeReport) -> str:
         )
         if r.outcome in ("failed", "error"):
             tag = "failure" if r.outcome == "failed" else "error"
-            element = ET.SubElement(case, tag, message=r.message)
+            element = ET.SubElement(case, tag, message=report.detail(r))
             element.text = r.output or r.message
         elif r.outcome == "skipped":
-            ET.SubElement(case, "skipped", message=r.message)
+            ET.SubElement(case, "skipped", message=report.detail(r))
         elif r.output:
             ET.SubElement(case, "system-out").text = r.output
-    root = ET.Element("testsuites")
-    root.append(suite)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+    return suite
 
 
 def _md(text: str) -> str:
@@ -217,6 +288,8 @@ def to_markdown(report: SmokeReport, *, max_rows: int = 50) -> str:
     lines = [f"### {icon} {_md(report.summary())}", ""]
     if report.cni_not_enforcing:
         lines += [f"> **Warning:** {CNI_NOT_ENFORCING}", ""]
+    if report.causes():
+        lines += [f"- {_md(line)}" for line in report.cause_lines()] + [""]
     lines += [
         "| phase | result | check | from | to | expected | observed | detail |",
         "|---|---|---|---|---|---|---|---|",
@@ -224,7 +297,8 @@ def to_markdown(report: SmokeReport, *, max_rows: int = 50) -> str:
     ordered = sorted(report.results, key=lambda r: (r.ok, r.kind != "canary"))
     for r in ordered[:max_rows]:
         to = f"{r.target}:{r.port}/{r.protocol}" if r.port else r.target
-        cells = [phase(r), r.outcome, r.name, r.source, to, r.expect, r.observed or "", r.message]
+        cells = [phase(r), r.outcome, r.name, r.source, to, r.expect, r.observed or ""]
+        cells.append(report.detail(r))
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     if len(ordered) > max_rows:
         lines.append(

@@ -79,7 +79,14 @@ class RunOptions:
 
 
 class _PodFailed(Exception):
-    """A probe or listener pod gave no usable result; the message says why."""
+    """A probe or listener pod gave no usable result; the message says why.
+
+    `cause` is what every pod of the run would hit alike (the image), stated once.
+    """
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class Cancelled(Exception):
@@ -113,7 +120,7 @@ def run_smoke_suite(
         results.extend(static)
         if not all(r.ok for r in static):
             why = "not run: the static pre-check shows an expectation that cannot hold"
-            results.extend(verdicts.skipped(c, why) for c in plan.checks)
+            results.extend(verdicts.skipped(c, "not run", cause=why) for c in plan.checks)
             return _report(run, started, now(), results)
     with _interrupts_raise(), run.cleanup():
         run.sweep()
@@ -173,6 +180,7 @@ class _Run:
         self.cancel = threading.Event()
         self.notes: list[str] = []
         self._nodes: set[str] = set()  # what the nodes that ran our pods said they are
+        self.causes: dict[str, str] = {}  # an error message -> the root cause behind it
         self._created: dict[tuple[str, str], None] = {}
         self._lock = threading.Lock()
         longest = max((p.max_timeout for p in plan.probes), default=0.0)
@@ -251,8 +259,10 @@ class _Run:
             if state.waiting_reason in START_FAILURES:
                 detail = f": {state.waiting_message}" if state.waiting_message else ""
                 raise _PodFailed(
-                    f"{what} cannot start: {state.waiting_reason}{detail} "
-                    f"(image {self.options.image!r}; check the name and the cluster's pull access)"
+                    f"{what} cannot start",
+                    f"the probe image {self.options.image!r} cannot start: "
+                    f"{state.waiting_reason}{detail} (check the name and the cluster's pull "
+                    "access)",
                 )
             if state.terminated:
                 return state
@@ -267,8 +277,9 @@ class _Run:
             if not running and now > start_by:
                 why = state.waiting_reason or state.condition_message or "no reason reported"
                 raise _PodFailed(
-                    f"{what} still {state.phase} after {self.options.start_timeout:g}s "
-                    f"(start_timeout): {why}"
+                    f"{what} still {state.phase} after {self.options.start_timeout:g}s",
+                    f"probe pods did not start within {self.options.start_timeout:g}s "
+                    f"(start_timeout): {why}",
                 )
             if finish_by is not None and now > finish_by:
                 doing = "getting a pod IP" if until_running else "finishing its checks"
@@ -344,7 +355,10 @@ class _Run:
                 self._create(manifest)
                 state = self._wait(namespace, name, until_running=True, finish=FINISH_GRACE_SECONDS)
             except (ClusterError, _PodFailed) as exc:
-                return f"error:no pod with these labels runs, and the listener failed: {exc}"
+                why = f"no pod with these labels runs, and the listener failed: {exc}"
+                if isinstance(exc, _PodFailed) and exc.cause:
+                    self.causes[why] = exc.cause
+                return f"error:{why}"
             if state.terminated or not state.pod_ip:
                 return f"error:listener pod {namespace}/{name} ended before it listened"
             return state.pod_ip
@@ -385,7 +399,7 @@ class _Run:
             if (probe.number, c.index) in hosts
         }
         out: dict[int, CheckResult] = {
-            c.index: verdicts.error(c, errors[(probe.number, c.index)])
+            c.index: self._error(c, errors[(probe.number, c.index)])
             for c in probe.checks
             if (probe.number, c.index) in errors
         }
@@ -393,6 +407,9 @@ class _Run:
         if runnable:
             out.update(self._run_probe(probe, runnable, own))
         return [out[c.index] for c in probe.checks]
+
+    def _error(self, check: PlannedCheck, message: str) -> CheckResult:
+        return verdicts.error(check, message, cause=self.causes.get(message, ""))
 
     def _run_probe(
         self, probe: ProbePlan, checks: list[PlannedCheck], hosts: Mapping[int, str]
@@ -412,7 +429,8 @@ class _Run:
             finish = max(c.timeout for c in checks) + FINISH_GRACE_SECONDS
             state = self._wait(namespace, name, until_running=False, finish=finish)
         except (ClusterError, _PodFailed) as exc:
-            return {c.index: verdicts.error(c, str(exc)) for c in checks}
+            cause = exc.cause if isinstance(exc, _PodFailed) else ""
+            return {c.index: verdicts.error(c, str(exc), cause=cause) for c in checks}
         finally:
             if not self.cancel.is_set():
                 try:

@@ -26,8 +26,9 @@ BROKEN_WGET = (
 )
 
 
-def _base(check: PlannedCheck, outcome: Outcome, message: str) -> CheckResult:
+def _base(check: PlannedCheck, outcome: Outcome, message: str, cause: str = "") -> CheckResult:
     return CheckResult(
+        cause=cause,
         name=check.name,
         kind=check.role,
         outcome=outcome,
@@ -40,25 +41,29 @@ def _base(check: PlannedCheck, outcome: Outcome, message: str) -> CheckResult:
     )
 
 
-def error(check: PlannedCheck, message: str) -> CheckResult:
-    """The check could not be run (probe did not start, destination missing, ...)."""
-    return _base(check, "error", message)
+def error(check: PlannedCheck, message: str, *, cause: str = "") -> CheckResult:
+    """The check could not be run (probe did not start, destination missing, ...).
+
+    `cause`: what stopped other checks too (stated once in reports); `message`
+    is then what is particular to this check.
+    """
+    return _base(check, "error", message, cause)
 
 
-def skipped(check: PlannedCheck, message: str) -> CheckResult:
-    return _base(check, "skipped", message)
+def skipped(check: PlannedCheck, message: str, *, cause: str = "") -> CheckResult:
+    return _base(check, "skipped", message, cause)
 
 
 def verdict(check: PlannedCheck, seen: Observation | None, *, tools_ok: bool) -> CheckResult:
     """Compare the observation with the expectation."""
     if not tools_ok:
-        return error(check, BROKEN_TOOLS)
+        return error(check, "not judged: the probe's self-test failed", cause=BROKEN_TOOLS)
     if seen is None:
         return error(check, "the probe reported no result for this check")
     if seen.attempts == 0 and check.kind == "udp":
-        return error(check, NO_UDP_TOOL)
+        return error(check, "UDP not judged", cause=NO_UDP_TOOL)
     if seen.attempts == 0 and check.kind == "http":
-        return error(check, BROKEN_WGET)
+        return error(check, "HTTP not judged", cause=BROKEN_WGET)
     observed: Literal["connected", "blocked"] = "connected" if seen.connected else "blocked"
     timeout = f"{check.timeout:g}s"
     tries = f"{seen.attempts} attempt{'s' if seen.attempts != 1 else ''}"

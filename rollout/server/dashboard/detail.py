@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,10 @@ from rollout.server.dashboard.diff_graph import graph_svg, heading
 from rollout.server.dashboard.diff_table import diff_table
 from rollout.server.dashboard.markup import csrf_field, esc, short_sha, state_badge, table, when
 from rollout.server.dashboard.progress import STATE_EVENTS, Waiting, stage_steps, visited_states
+from rollout.smoke.results import SmokeReport, phase, result_from_dict
 from rollout.store.records import RolloutRecord
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _REJECTABLE = {s.value for s in predecessors(State.REJECTED)}
 
@@ -117,32 +121,35 @@ def _smoke(smoke: Any) -> str:
         if node in NODE_WORDS:
             parts.append(f'<p class="node">node: {esc(node)}: {NODE_WORDS[node]}</p>')
         checks = report.get("results") if isinstance(report, Mapping) else None
-        if isinstance(checks, Sequence) and not isinstance(checks, str):
-            rows = [
-                [
-                    f'<span class="outcome outcome-{esc(c.get("outcome"))}">'
-                    f"{esc(c.get('outcome'))}</span>",
-                    esc(c.get("name")),
-                    esc(c.get("source")),
-                    esc(
-                        f"{c.get('target')}:{c.get('port')}/{c.get('protocol')}"
-                        if c.get("port")
-                        else c.get("target")
-                    ),
-                    esc(c.get("expect")),
-                    esc(c.get("observed") or "—"),
-                    esc(c.get("message")),
-                ]
-                for c in checks
-                if isinstance(c, Mapping)
-            ]
+        if not isinstance(checks, Sequence) or isinstance(checks, str):
+            continue
+        results = [result_from_dict(c) for c in checks if isinstance(c, Mapping)]
+        stated = SmokeReport(str(env), "", _EPOCH, _EPOCH, tuple(results))
+        lines = stated.cause_lines()
+        if lines:
             parts.append(
-                table(
-                    f"Smoke checks in {env}",
-                    ["result", "check", "from", "to", "expect", "observed", "detail"],
-                    rows,
-                )
+                '<ul class="causes">' + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>"
             )
+        rows = [
+            [
+                esc(phase(c)),
+                f'<span class="outcome outcome-{esc(c.outcome)}">{esc(c.outcome)}</span>',
+                esc(c.name),
+                esc(c.source),
+                esc(f"{c.target}:{c.port}/{c.protocol}" if c.port else c.target),
+                esc(c.expect),
+                esc(c.observed or "—"),
+                esc(stated.detail(c)),
+            ]
+            for c in results
+        ]
+        parts.append(
+            table(
+                f"Smoke checks in {env}",
+                ["phase", "result", "check", "from", "to", "expect", "observed", "detail"],
+                rows,
+            )
+        )
     return "".join(parts)
 
 

@@ -99,4 +99,4 @@ def test_probe_verdicts_with_this_nc(
             assert by_name[name].outcome == "passed", messages
         else:
             assert by_name[name].outcome == "error", messages
-            assert by_name[name].message == NO_UDP_TOOL
+            assert by_name[name].cause == NO_UDP_TOOL

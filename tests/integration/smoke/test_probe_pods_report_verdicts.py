@@ -144,9 +144,12 @@ def test_image_pull_failure_is_reported_without_waiting_for_start_timeout(
 
     assert time.monotonic() - began < 20
     assert report.failures and all(r.outcome == "error" for r in report.failures)
-    message = report.failures[0].message
-    assert "cannot start: ErrImagePull" in message or "cannot start: ImagePullBackOff" in message
-    assert image in message and f"smoke-{report.run_id}-p" in message
+    # The image is the cause, stated once; each row names its pod.
+    (cause,) = report.causes()
+    assert "cannot start: ErrImagePull" in cause or "cannot start: ImagePullBackOff" in cause
+    assert image in cause and all(r.cause == cause for r in report.failures)
+    assert f"smoke-{report.run_id}-p" in report.failures[0].message
+    assert image not in report.failures[0].message
     assert leftover_pods(probe_pods, world) == []
 
 
@@ -158,7 +161,8 @@ def test_pod_that_never_starts_fails_at_start_timeout(world: World, probe_pods: 
         options(world, start_timeout=1.5),
     )
     (failure,) = report.failures
-    assert "still Pending after 1.5s (start_timeout)" in failure.message
+    assert "still Pending after 1.5s" in failure.message
+    assert "did not start within 1.5s (start_timeout)" in failure.cause
     assert leftover_pods(probe_pods, world) == []
 
 
@@ -170,4 +174,5 @@ def test_broken_probe_tools_never_pass_a_deny(
     report = run_smoke_suite(plan_of(world, _tests(world)[3:]), probe_pods, options(world))
 
     assert report.failures
-    assert all("tools do not work" in r.message for r in report.failures)
+    assert all("tools do not work" in r.cause for r in report.failures)
+    assert len(report.causes()) == 1

@@ -45,3 +45,23 @@ def test_notifications_count_live_checks() -> None:
     assert summary is not None
     assert (summary.passed, summary.failed) == (5, 3)
     assert "static pre-check bad-0: denied by deny-all" in summary.failures
+
+
+def test_junit_counts_live_checks_and_the_precheck_in_suites_of_their_own() -> None:
+    from xml.etree import ElementTree as ET
+
+    from rollout.smoke.results import to_junit
+
+    live, pre = ET.fromstring(to_junit(_report())).findall("testsuite")
+    # Before, one suite said tests="16" failures="3": pre-check rows counted as tests only.
+    assert (live.get("name"), live.get("tests"), live.get("failures")) == (
+        "smoke.staging",
+        "8",
+        "3",
+    )
+    assert (pre.get("name"), pre.get("tests"), pre.get("failures")) == (
+        "smoke.staging.precheck",
+        "8",
+        "1",
+    )
+    assert len(live.findall("testcase")) == 8 and len(pre.findall("testcase")) == 8
