@@ -173,11 +173,16 @@ def to_json(report: SmokeReport) -> str:
 
 
 _FIELDS = frozenset(CheckResult.__dataclass_fields__)
+_REQUIRED: dict[str, Any] = {"name": "", "kind": "expectation", "outcome": "error", "message": ""}
 
 
 def result_from_dict(data: Mapping[str, Any]) -> CheckResult:
-    """One stored check result (keys this version does not know are left out)."""
-    return CheckResult(**{k: v for k, v in data.items() if k in _FIELDS})
+    """One stored check result (keys this version does not know are left out).
+
+    A row missing a required key reads as an unnamed live check.
+    """
+    known = {k: v for k, v in data.items() if k in _FIELDS}
+    return CheckResult(**{**_REQUIRED, **known})
 
 
 def report_from_dict(data: Mapping[str, Any]) -> SmokeReport:
