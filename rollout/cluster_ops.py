@@ -20,7 +20,13 @@ from rollout.kube.client import api_client_for
 from rollout.kube.probes import ProbePods
 from rollout.ports import ChangeAnalysis, Clock, StageResult
 from rollout.render import Renderer
-from rollout.revision import RenderedRevision, apply_revision, render_revision, validate_revision
+from rollout.revision import (
+    RenderedRevision,
+    apply_revision,
+    read_workloads,
+    render_revision,
+    validate_revision,
+)
 from rollout.smoke.suite import run_environment_smoke, smoke_file_path
 from rollout.smoke.suite import stage_result as smoke_stage_result
 from rollout.wiring import change_analysis, cluster_for, live_snapshot, state_for
@@ -160,7 +166,10 @@ class ClusterOps:
         try:
             new = self._render(env, new_sha)
             old = self._render(env, old_sha) if old_sha else None
-            return change_analysis(env, live_snapshot(env, old, new), old, new, now=self._clock())
+            # The repository's workloads at the commit analysed, where configured.
+            workloads = read_workloads(self._git, env, new_sha) if env.workloads else None
+            live = live_snapshot(env, old, new, workloads=workloads)
+            return change_analysis(env, live, old, new, now=self._clock())
         except RolloutError as exc:
             error = {"error": exc.message}
             return ChangeAnalysis(error, {"findings": []}, {"opened": []})

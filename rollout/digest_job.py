@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from rollout.config.schema import DigestSettings, Environment, Settings
 from rollout.core.digest import (
@@ -53,7 +54,7 @@ from rollout.gitwatch import GitRepository
 from rollout.notify.digest import digest_event
 from rollout.notify.outbox import build_outbox_items, channels_for
 from rollout.policy import lint, load_cluster
-from rollout.revision import plan_revision, render_revision
+from rollout.revision import plan_revision, read_workloads, render_revision
 from rollout.store import OutboxItem, Store
 from rollout.wiring import cluster_for, live_snapshot, renderer, state_for
 
@@ -137,9 +138,22 @@ class ReviewDigestJob:
 
     def review_environment(self, env: Environment, now: datetime) -> EnvironmentReview:
         """Lint of the live state and drift of the deployed revision in `env`."""
-        live = live_snapshot(env, include_policies=True)
+        workloads = self._workloads(env) if env.workloads else None
+        live = live_snapshot(env, include_policies=True, workloads=workloads)
         findings = lint(load_cluster(live), env.namespaces)
         return EnvironmentReview(env.name, tuple(findings), tuple(self._drift(env, now)))
+
+    def _workloads(self, env: Environment) -> list[dict[str, Any]]:
+        """`env.workloads` at the deployed revision (the branch head before any deploy)."""
+        cluster = cluster_for(env)
+        try:
+            deployed = state_for(env, cluster).read()
+        finally:
+            cluster.close()
+        sha = deployed.commit_sha if deployed is not None and deployed.commit_sha else None
+        return read_workloads(
+            self._git, env, sha or self._git.head(self._settings.repository.branch)
+        )
 
     def _drift(self, env: Environment, now: datetime) -> list[DriftItem]:
         cluster = cluster_for(env)

@@ -33,6 +33,7 @@ from rollout.core.objects import (
 from rollout.core.plan import Plan, Write, compute_plan
 from rollout.core.validation import Problem, check_manifests, require_valid
 from rollout.errors import ValidationError
+from rollout.manifests import load_manifests
 from rollout.policy.validity import object_problems
 
 JSON = dict[str, Any]
@@ -157,6 +158,24 @@ def render_revision(
         git.export_tree(sha, root, subdirectory=repository.subdirectory)
         manifests = _render_overlay(renderer, repository, env, root, at=f"at {sha[:12]}")
     return _checked(manifests, env, sha, what=f"revision {sha[:12]} for {env.name}")
+
+
+def read_workloads(
+    git: GitSource, env: Environment, sha: str, *, workdir: Path | None = None
+) -> list[dict[str, Any]]:
+    """The objects of `env.workloads` (a repository folder) at `sha`; [] when unset.
+
+    Raises GitError (no such folder at `sha`) and ValidationError (a file that
+    is not YAML, naming it and the line).
+    """
+    if not env.workloads:
+        return []
+    folder = env.workloads.strip("/")
+    with tempfile.TemporaryDirectory(prefix="netpol-workloads-", dir=workdir) as tmp:
+        root = Path(tmp)
+        git.export_tree(sha, root, subdirectory=folder)
+        manifests = load_manifests([root / folder], root=root, error=ValidationError)
+    return [dict(m.obj) for m in manifests if isinstance(m.obj, Mapping) and m.obj.get("kind")]
 
 
 def render_worktree(

@@ -181,7 +181,10 @@ def open_state_store(settings: Settings, clock: Clock) -> Store:
 
 
 def live_snapshot(
-    env: Environment, *revisions: RenderedRevision | None, include_policies: bool = False
+    env: Environment,
+    *revisions: RenderedRevision | None,
+    include_policies: bool = False,
+    workloads: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Namespaces, and the pods and Services of every namespace a policy may select.
 
@@ -189,8 +192,14 @@ def live_snapshot(
     live in `env`'s namespaces, returned too). Their peers reach beyond the
     managed namespaces (kube-system's DNS, an ingress controller), and lint
     and the diff judge a policy by the pods there, as `rollout policy lint`
-    does with the repository's workloads. Raises ClusterError.
+    does with the repository's workloads. With `workloads` (the objects of
+    `env.workloads`, see `rollout.revision.read_workloads`) those stand for
+    the namespaces and pods, and the cluster is read only for its live
+    policies (and the namespaces the workloads do not declare). Raises
+    ClusterError.
     """
+    if workloads is not None and not include_policies:
+        return list(workloads)
     api = api_client_for(env.connection(), pool_size=4)
     try:
         namespaces = read_namespaces(api)
@@ -199,6 +208,10 @@ def live_snapshot(
             if include_policies
             else []
         )
+        if workloads is not None:
+            declared = {_name(o) for o in workloads if o.get("kind") == "Namespace"}
+            undeclared = [n for n in namespaces if _name(n) not in declared]
+            return undeclared + live_policies + list(workloads)
         policies = [dict(m.obj) for r in revisions if r is not None for m in r.manifests]
         wanted = peer_namespaces(
             load_cluster(namespaces + live_policies + policies), env.namespaces
@@ -206,6 +219,11 @@ def live_snapshot(
         return namespaces + live_policies + read_namespaced(api, wanted)
     finally:
         api.close()
+
+
+def _name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    return str(meta.get("name", "")) if isinstance(meta, dict) else ""
 
 
 def unjudged_namespaces(

@@ -31,7 +31,7 @@ from rollout.policy import ConnectivityDiff, load_cluster
 from rollout.policy.diff_workloads import workload_diff_markdown as diff_markdown
 from rollout.policy.diff_workloads import workload_diff_text as diff_text
 from rollout.policy.report import diff_json
-from rollout.revision import RenderedRevision, plan_revision, render_revision
+from rollout.revision import RenderedRevision, plan_revision, read_workloads, render_revision
 from rollout.signatures import CommitSignature
 from rollout.wiring import (
     commit_signature,
@@ -71,7 +71,8 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
     )
     if old is not None:
         plan = mark_deleted_by_hand(plan, (d.key for d in old.desired))
-    live = live_snapshot(env, old, rendered)
+    workloads = read_workloads(target.git, env, rendered.sha) if env.workloads else None
+    live = live_snapshot(env, old, rendered, workloads=workloads)
     diff = connectivity_change(live, old, rendered)
     unjudged = unjudged_namespaces(live, old, rendered)
     not_judged = (

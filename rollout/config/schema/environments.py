@@ -88,6 +88,15 @@ class Environment(Strict):
         description="When applies may run; none: at any time. Ignored by the service for "
         "the first environment.",
     )
+    workloads: str | None = Field(
+        default=None,
+        description="A folder of the repository, relative to its root (`workloads` in the "
+        "example), holding the Namespaces and workloads the policies are written for. When "
+        "set, the service and `rollout plan` lint and diff a change against these, read at "
+        "the commit analysed (the digest: the deployed one), as `rollout policy lint OVERLAY "
+        "workloads` does; none: against the namespaces and pods running in the cluster, in "
+        "every namespace the policies select as peers.",
+    )
     observed_flows: ObservedFlows | None = Field(
         default=None,
         description="Observed traffic to replay against each change before it is applied "
