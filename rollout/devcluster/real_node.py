@@ -16,7 +16,8 @@ Layout (docs/real-node.md has the why of every setting):
 * the kubelet, also inside the node netns, registered to the apiserver as
   `node_name` with InternalIP `NODE_IP`; pod cgroups under a private cgroup root;
 * a relay from 127.0.0.1:6443 in the node netns to the apiserver on the host
-  loopback, and `icmp_ratelimit=0` there (rejections are answered at once);
+  loopback, and `icmp_ratelimit=0` and a large ICMP budget there (rejections
+  are answered at once, even for a burst of probes);
 * a binder thread that plays the scheduler: pending pods of the watched
   namespaces are bound to the node.
 
@@ -182,11 +183,20 @@ class RealNode:
     def enforcer_running(self) -> bool:
         return "kube-router" in self._processes
 
-    def wait_synced(self, events: Iterable[str], timeout: float = 30.0) -> bool:
+    def enforcer_log_offset(self) -> int:
+        """Where kube-router's log ends now: pass it to `wait_synced(since=...)`."""
+        process = self._processes.get("kube-router")
+        try:
+            return process.log_path.stat().st_size if process is not None else 0
+        except OSError:
+            return 0
+
+    def wait_synced(self, events: Iterable[str], timeout: float = 30.0, since: int = 0) -> bool:
         """Wait until kube-router has received every event and finished a full sync after.
 
         `events` are what kube-router logs when it sees a change, e.g.
-        `network policy: NS/NAME` or `to pod: NS/NAME`. Returns False if the
+        `network policy: NS/NAME` or `to pod: NS/NAME`; only the log after byte
+        `since` (from `enforcer_log_offset()`) is read. Returns False if the
         enforcer is not running or `timeout` passes first.
         """
         process = self._processes.get("kube-router")
@@ -195,7 +205,7 @@ class RealNode:
         wanted = list(events)
         deadline = time.monotonic() + timeout
         while True:
-            if _synced_after(process.log_path, wanted):
+            if _synced_after(process.log_path, wanted, since):
                 return True
             if time.monotonic() > deadline:
                 return False
@@ -230,6 +240,10 @@ class RealNode:
         host.run(["ip", "link", "set", BRIDGE, "up"], netns=self.netns)
         for key, value in (
             ("net.ipv4.icmp_ratelimit", "0"),
+            # The global ICMP budget (1000/s, burst 50) would turn rejections of a
+            # burst of probes into timeouts.
+            ("net.ipv4.icmp_msgs_per_sec", "100000"),
+            ("net.ipv4.icmp_msgs_burst", "100000"),
             ("net.bridge.bridge-nf-call-iptables", "1"),
             ("net.ipv4.ip_forward", "1"),
         ):
@@ -531,10 +545,12 @@ def _remove_shared_traces(work: Path, preexisting: set[Path]) -> None:
                 directory.rmdir()
 
 
-def _synced_after(log: Path, events: list[str]) -> bool:
-    """True if the log shows every event and then a full sync that started after them."""
+def _synced_after(log: Path, events: list[str], since: int = 0) -> bool:
+    """True if the log (after byte `since`) shows every event, then a full sync started after."""
     try:
-        lines = log.read_text(errors="replace").splitlines()
+        with log.open("rb") as handle:
+            handle.seek(since)
+            lines = handle.read().decode(errors="replace").splitlines()
     except OSError:
         return False
     last = -1
