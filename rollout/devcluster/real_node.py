@@ -191,6 +191,22 @@ class RealNode:
         except OSError:
             return 0
 
+    def enforcer_synced_since(self, since: int) -> bool:
+        """Whether kube-router started a full sync after log byte `since`.
+
+        Each sync restores its ipsets before its iptables rules, so while one
+        runs, verdicts can be momentarily wrong (docs/real-node.md).
+        """
+        process = self._processes.get("kube-router")
+        if process is None:
+            return False
+        try:
+            with process.log_path.open("rb") as handle:
+                handle.seek(since)
+                return b"Starting sync of iptables" in handle.read()
+        except OSError:
+            return False
+
     def wait_synced(self, events: Iterable[str], timeout: float = 30.0, since: int = 0) -> bool:
         """Wait until kube-router has received every event and finished a full sync after.
 

@@ -142,6 +142,7 @@ def test_engine_agrees_with_kube_router_except_its_known_differences(
             "connections_made": runner.probes,
             "timeouts_retried": runner.timeouts_retried,
             "retried": dict(runner.retried),
+            "batches_reprobed_after_a_sync": runner.reprobed,
             "disagreements": disagreements,
             "known_differences": dict(known),
             "unexplained": len(unexplained),
