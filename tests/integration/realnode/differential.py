@@ -17,7 +17,7 @@ A batch holds one case per world slot. `Runner.run_batch`:
    kube-router started a sync while the probes ran (its periodic one), the
    batch is probed again after it (a sync restores ipsets before rules, and
    named-port sets are numbered in random order, so verdicts can be wrong
-   for a moment: seen once in 2,000 cases before this guard);
+   for a moment: `kube_router_differences.TRANSIENT_DIFFERENCES`);
 5. returns the verdicts; `Verdict.disagrees` marks engine != enforcer.
 
 The engine computes over the union of every applied object, so a case's
@@ -92,6 +92,7 @@ class Runner:
         self.probes = 0
         self.timeouts_retried = 0
         self.reprobed = 0  # batches probed again: a kube-router sync overlapped the probes
+        self._quiet_since = 0
         self.retried: Counter[str] = Counter()  # "<protocol> <first> -> <second>"
 
     def apply(self, policies: Sequence[dict[str, Any]]) -> float:
@@ -112,6 +113,8 @@ class Runner:
             events.append(f"update for network policy: {namespace}/{name}")
         if events and not self.node.wait_synced(events, timeout=60, since=since):
             raise AssertionError(f"kube-router did not sync {len(events)} policy events in 60s")
+        # A sync that starts after this point overlaps the probes (run_batch checks).
+        self._quiet_since = self.node.enforcer_log_offset()
         node_host.run(["conntrack", "-F"], netns=self.node.netns, check=False)
         return time.monotonic() - began
 
@@ -143,8 +146,8 @@ class Runner:
             if src is not dst
             for port, proto in PROBE_PORTS
         ]
+        mark = self._quiet_since
         for _ in range(5):
-            mark = self.node.enforcer_log_offset()
             outcomes = self.probe(plan)
             if not self.node.enforcer_synced_since(mark):
                 break
@@ -153,6 +156,7 @@ class Runner:
             self.reprobed += 1
             if not self.node.wait_synced([], timeout=60, since=mark):
                 raise AssertionError("kube-router did not finish a sync in 60s")
+            mark = self.node.enforcer_log_offset()
         else:
             raise AssertionError("kube-router kept syncing while the batch was probed")
         probe_seconds = time.monotonic() - began

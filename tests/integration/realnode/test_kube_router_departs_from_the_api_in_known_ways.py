@@ -10,6 +10,7 @@ is upgraded and one of them is fixed, its test here fails: then drop it from the
 from __future__ import annotations
 
 import ipaddress
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,9 @@ from rollout.devcluster.real_node import RealNode
 from tests.harness.apiserver import ApiServer
 from tests.integration.realnode.diff_world import World, start_world
 from tests.integration.realnode.differential import Runner, Verdict
+from tests.integration.realnode.kube_router_differences import TRANSIENT_DIFFERENCES
 from tests.integration.realnode.kube_router_model import KNOWN_DIFFERENCES, explain_disagreement
+from tests.integration.realnode.pod_sockets import Probe, probe_many
 
 pytestmark = [pytest.mark.integration, pytest.mark.realnode]
 
@@ -282,3 +285,59 @@ def test_an_egress_named_port_is_not_applied_to_an_ipblock_destination(run: Any)
     assert "egress-named-port-ignored-for-ipblock" in probed.known(named)
     numeric = probed("b/p1", "a/p0", 81)
     assert (numeric.engine, numeric.real) == (True, True)
+
+
+def test_named_port_verdicts_are_swapped_for_a_moment_during_every_sync(
+    run: Any, real_node: RealNode, real_node_apiserver: ApiServer, world: World
+) -> None:
+    """API (port): "a numerical or named port on a pod. If present, only traffic on the
+    specified protocol AND port will be matched": `dns` is UDP 8080 on c/p0 and UDP 53 on
+    c/p1. Steady state, kube-router agrees; but while it runs a full sync (here forced by
+    no-op updates of the policy) c/p0 is reachable on 53 or c/p1 on 8080 for a moment."""
+    probed = run(
+        (
+            "c",
+            "named-dns",
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "ports": [{"protocol": "UDP", "port": "dns"}],
+                        "from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}}],
+                    }
+                ],
+            },
+        )
+    )
+    steady = [("c/p0", 8080, True), ("c/p0", 53, False), ("c/p1", 53, True), ("c/p1", 8080, False)]
+    for destination, port, allowed in steady:
+        verdict = probed("a/p1", destination, port, "UDP")
+        assert (verdict.engine, verdict.real) == (allowed, allowed)
+
+    source = next(p for p in world.pods[0] if p.key.endswith("-a/p1"))
+    swapped = [(probed.ip("c/p0"), 53), (probed.ip("c/p1"), 8080)]
+    probes = [Probe(source.netns_fd, ip, port, "UDP") for ip, port in swapped]
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def probe_until_stopped() -> None:
+        while not stop.is_set() and not seen:
+            seen.extend(o for o in probe_many(probes, 0.5) if o == "connected")
+
+    prober = threading.Thread(target=probe_until_stopped)
+    prober.start()
+    path = f"/apis/networking.k8s.io/v1/namespaces/{world.namespace(0, 'c')}/networkpolicies"
+    try:
+        for attempt in range(60):
+            if seen:
+                break
+            since = real_node.enforcer_log_offset()
+            real_node_apiserver.rest().merge_patch(
+                f"{path}/named-dns", {"metadata": {"annotations": {"resync": str(attempt)}}}
+            )
+            real_node.wait_synced([f"network policy: {path.split('/')[-2]}/named-dns"], since=since)
+    finally:
+        stop.set()
+        prober.join(timeout=10)
+    assert seen, TRANSIENT_DIFFERENCES["named-port-sets-swapped-during-sync"]
