@@ -17,26 +17,12 @@
 # forced rebuild takes ~25 s.
 set -euo pipefail
 
-KUBE_VERSION=v1.34.4
-KUBE_MAJOR=1
-KUBE_MINOR=34
 ETCD_VERSION=v3.6.4
-# Release timestamps from the module proxy, so the stamped buildDate is reproducible.
-KUBE_BUILD_DATE=2026-02-10T12:53:36Z
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tools_dir="$repo_root/hack/kube-tools"
-bin_dir="${NETPOL_KUBE_BIN_DIR:-${HOME}/.cache/netpol-rollout/kube-${KUBE_VERSION}}"
-
-force=0
-case "${1:-}" in
-  --force) force=1 ;;
-  "") ;;
-  -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "kube-binaries: unknown argument '$1' (expected --force or nothing)" >&2; exit 2 ;;
-esac
-
-log() { echo "kube-binaries: $*" >&2; }
+log_name=kube-binaries
+# shellcheck source=hack/lib/go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-build.sh"
+parse_force "${BASH_SOURCE[0]}" 2,17 "${1:-}"
 
 # `<bin> --version` (or `kubectl version --client`) must print the pinned version.
 binary_ok() {
@@ -61,28 +47,13 @@ if [[ $force -eq 0 ]] && all_ok; then
   exit 0
 fi
 
-go_cmd="${GO:-}"
-if [[ -z "$go_cmd" ]]; then
-  if command -v go >/dev/null 2>&1; then go_cmd=go
-  elif [[ -x /usr/local/go/bin/go ]]; then go_cmd=/usr/local/go/bin/go
-  else log "no Go toolchain found: install Go >= 1.24 or set GO=/path/to/go"; exit 1
-  fi
-fi
+find_go
 
 # Static, path-independent binaries; never let `go` touch the pinned go.mod/go.sum.
 export CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly" GOTOOLCHAIN=local
 mkdir -p "$bin_dir"
 
-kube_ldflags=""
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  kube_ldflags+=" -X ${pkg}.gitVersion=${KUBE_VERSION}"
-  kube_ldflags+=" -X ${pkg}.gitMajor=${KUBE_MAJOR}"
-  kube_ldflags+=" -X ${pkg}.gitMinor=${KUBE_MINOR}"
-  kube_ldflags+=" -X ${pkg}.gitTreeState=clean"
-  kube_ldflags+=" -X ${pkg}.gitCommit="
-  kube_ldflags+=" -X ${pkg}.buildDate=${KUBE_BUILD_DATE}"
-done
-kube_ldflags="-s -w${kube_ldflags}"
+kube_ldflags="$(kube_ldflags)"
 etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=go-module-${ETCD_VERSION}"
 
 build() {

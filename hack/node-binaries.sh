@@ -19,27 +19,14 @@
 # of new Go caches; binaries 82 MB (kube-router) + ~75 MB (kubelet).
 set -euo pipefail
 
-KUBE_VERSION=v1.34.4
-KUBE_MAJOR=1
-KUBE_MINOR=34
-KUBE_BUILD_DATE=2026-02-10T12:53:36Z
 KUBE_ROUTER_MODULE=github.com/cloudnativelabs/kube-router/v2
 KUBE_ROUTER_VERSION=v2.1.0
 KUBE_ROUTER_BUILD_DATE=2024-03-02T21:45:54Z
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tools_dir="$repo_root/hack/kube-tools"
-bin_dir="${NETPOL_KUBE_BIN_DIR:-${HOME}/.cache/netpol-rollout/kube-${KUBE_VERSION}}"
-
-force=0
-case "${1:-}" in
-  --force) force=1 ;;
-  "") ;;
-  -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "node-binaries: unknown argument '$1' (expected --force or nothing)" >&2; exit 2 ;;
-esac
-
-log() { echo "node-binaries: $*" >&2; }
+log_name=node-binaries
+# shellcheck source=hack/lib/go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-build.sh"
+parse_force "${BASH_SOURCE[0]}" 2,20 "${1:-}"
 
 kubelet_ok() {
   [[ -x "$bin_dir/kubelet" ]] && [[ "$("$bin_dir/kubelet" --version 2>/dev/null)" == "Kubernetes ${KUBE_VERSION}" ]]
@@ -55,30 +42,18 @@ if [[ $force -eq 0 ]] && kubelet_ok && kube_router_ok; then
   exit 0
 fi
 
-go_cmd="${GO:-}"
-if [[ -z "$go_cmd" ]]; then
-  if command -v go >/dev/null 2>&1; then go_cmd=go
-  elif [[ -x /usr/local/go/bin/go ]]; then go_cmd=/usr/local/go/bin/go
-  else log "no Go toolchain found: install Go >= 1.24 or set GO=/path/to/go"; exit 1
-  fi
-fi
+find_go
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local
 mkdir -p "$bin_dir"
 total_start=$SECONDS
 
 if [[ $force -eq 1 ]] || ! kubelet_ok; then
-  kube_ldflags=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    kube_ldflags+=" -X ${pkg}.gitVersion=${KUBE_VERSION} -X ${pkg}.gitMajor=${KUBE_MAJOR}"
-    kube_ldflags+=" -X ${pkg}.gitMinor=${KUBE_MINOR} -X ${pkg}.gitTreeState=clean"
-    kube_ldflags+=" -X ${pkg}.gitCommit= -X ${pkg}.buildDate=${KUBE_BUILD_DATE}"
-  done
   start=$SECONDS
   log "building kubelet ${KUBE_VERSION} ..."
   # A temporary name and a rename: an interrupted build never looks installed.
   (cd "$tools_dir/kubelet" && GOFLAGS="-trimpath -mod=readonly" "$go_cmd" build \
-    -ldflags "-s -w${kube_ldflags}" -o "$bin_dir/.kubelet.tmp" k8s.io/kubernetes/cmd/kubelet)
+    -ldflags "$(kube_ldflags)" -o "$bin_dir/.kubelet.tmp" k8s.io/kubernetes/cmd/kubelet)
   mv -f "$bin_dir/.kubelet.tmp" "$bin_dir/kubelet"
   log "built kubelet in $((SECONDS - start))s"
 fi
