@@ -11,7 +11,6 @@ enforcer's first full sync that includes it (from kube-router's log).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import uuid
@@ -20,39 +19,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import smoke_suite as bench
 from rollout.devcluster.real_node import RealNode
 from rollout.kube.probes import ProbePods
-from rollout.smoke.plan import build_plan
-from rollout.smoke.runner import RunOptions, run_smoke_suite
-from rollout.smoke.spec import parse_smoke_file, suite_for
+from rollout.smoke.runner import run_smoke_suite
 from tests.harness.apiserver import ApiServer, KubeBinaries
 from tests.harness.real_node import network_policy
 
-SOURCES = 10
-PER_SOURCE = 10
 
+def _targets(api: str) -> bench.Target:
+    def target(i: int) -> tuple[dict[str, Any], str]:
+        if i < 6:  # listeners started by the runner; even ports are allowed
+            return {"namespace": api, "labels": {"app": f"d{i}"}}, "allow" if i % 2 == 0 else "deny"
+        return {"host": f"203.0.113.{i}"}, "deny"  # no route out of the node: never connects
 
-def _expectations(web: str, api: str) -> list[dict[str, Any]]:
-    tests = []
-    for s in range(SOURCES):
-        for i in range(PER_SOURCE):
-            to: dict[str, Any]
-            if i < 6:  # listeners started by the runner; even ports are allowed
-                to = {"namespace": api, "labels": {"app": f"d{i}"}}
-                expect = "allow" if i % 2 == 0 else "deny"
-            else:  # no route out of the node: never connects
-                to = {"host": f"203.0.113.{i}"}
-                expect = "deny"
-            tests.append(
-                {
-                    "name": f"s{s}-t{i}",
-                    "from": {"namespace": web, "labels": {"app": f"s{s}"}},
-                    "to": to,
-                    "port": 8000 + i,
-                    "expect": expect,
-                }
-            )
-    return tests
+    return target
 
 
 def _policies(web: str, api: str) -> list[dict[str, Any]]:
@@ -70,11 +51,7 @@ def _policies(web: str, api: str) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--parallelism", type=int, default=10)
-    parser.add_argument("--timeout", type=float, default=2.0)
-    args = parser.parse_args()
-
+    args = bench.arguments()
     with ApiServer(KubeBinaries.discover(), name="bench-real") as server:
         suffix = uuid.uuid4().hex[:6]
         web = server.create_namespace(f"web-{suffix}", {"bench": f"web-{suffix}"})
@@ -91,38 +68,14 @@ def main() -> int:
             print(
                 f"enforcement lag (policy write -> enforcer sync done): {_lag(node, written):.2f}s"
             )
-            spec = parse_smoke_file({"tests": _expectations(web, api)})
-            suite = suite_for(spec, "bench", dns_check=False, cni_canary=False)
-            plan = build_plan(suite, [web, api], default_timeout=args.timeout)
-            options = RunOptions(
-                environment="bench",
-                image=node.probe_image,
-                parallelism=args.parallelism,
-                poll_interval=0.25,
-                start_timeout=120,
-                node="real",
-            )
+            plan = bench.plan_of(bench.expectations(web, _targets(api)), [web, api], args.timeout)
+            options = bench.options(args.parallelism, start_timeout=120, image=node.probe_image)
             with server.client() as client:
                 began = time.monotonic()
                 report = run_smoke_suite(plan, ProbePods(client), options)
                 wall = time.monotonic() - began
-    counts = report.counts()
-    waves = -(-len(plan.probes) // args.parallelism)
     longest = max(r.seconds for r in report.results)
-    print(
-        f"checks: {len(report.results)} over {len(plan.probes)} probe pods, "
-        f"parallelism {args.parallelism} ({waves} wave(s)), timeout {args.timeout:g}s"
-    )
-    print(
-        f"verdicts: {counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors"
-    )
-    for failure in report.failures[:5]:
-        print(f"  {failure.name}: {failure.message}")
-    print(
-        f"wall: {wall:.2f}s; longest check: {longest:.0f}s; "
-        f"runner overhead beyond probe timeouts: {wall - waves * longest:.2f}s"
-    )
-    return 0 if report.passed else 1
+    return bench.print_figures(report, plan, args, wall, longest)
 
 
 def _lag(node: RealNode, written: float) -> float:
