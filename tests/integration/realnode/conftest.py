@@ -12,6 +12,7 @@ import pytest
 from rollout.devcluster.real_node import RealNode
 from rollout.kube.probes import ProbePods
 from rollout.smoke.plan import SmokePlan, build_plan
+from rollout.smoke.probe import ENV_LABEL
 from rollout.smoke.runner import RunOptions
 from rollout.smoke.spec import parse_smoke_file, suite_for
 from tests.harness.apiserver import ApiServer
@@ -108,3 +109,44 @@ def options(world: World, node: RealNode, **overrides: Any) -> RunOptions:
         "poll_interval": 0.2,
     }
     return RunOptions(**{**base, **overrides})
+
+
+def web_to_api(world: World, port: int, expect: str, **extra: Any) -> dict[str, Any]:
+    """An expectation from web/app=web to api/app=api on `port`."""
+    return {
+        "name": f"web-to-api-{port}",
+        "from": {"namespace": world.web, "labels": {"app": "web"}},
+        "to": {"namespace": world.api, "labels": {"app": "api"}},
+        "port": port,
+        "expect": expect,
+        **extra,
+    }
+
+
+def baseline(world: World, node: RealNode, apiserver: ApiServer) -> None:
+    """Default-deny ingress in both namespaces; web/app=web may reach api/app=api on 8080."""
+    apply_policies(
+        node,
+        apiserver,
+        [
+            default_deny_ingress(world.web),
+            default_deny_ingress(world.api),
+            allow_from(
+                world.api,
+                "web-to-api",
+                {"app": "api"},
+                {"team": "web"},
+                {"app": "web"},
+                [{"port": 8080, "protocol": "TCP"}],
+            ),
+        ],
+    )
+
+
+def leftover_probe_pods(probe_pods: ProbePods, world: World) -> list[str]:
+    """Probe and listener pods of the world's environment still in the apiserver."""
+    return [
+        f"{p.namespace}/{p.name}"
+        for ns in world.namespaces
+        for p in probe_pods.list(ns, {ENV_LABEL: world.env})
+    ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 
@@ -20,54 +19,17 @@ from rollout.smoke.scripts import ScriptRun
 from tests.harness.apiserver import ApiServer
 from tests.integration.realnode.conftest import (
     World,
-    allow_from,
-    apply_policies,
-    default_deny_ingress,
+    baseline,
+    leftover_probe_pods,
     options,
     plan_of,
+    web_to_api,
 )
 from tests.integration.realnode.pods import running_pod, wait_running
 
 pytestmark = [pytest.mark.integration, pytest.mark.realnode]
 
 HTTP_SERVER = "mkdir -p /tmp/www && echo ok > /tmp/www/index.html && httpd -f -p 8080 -h /tmp/www"
-
-
-def _web_to_api(world: World, port: int, expect: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "name": f"web-to-api-{port}",
-        "from": {"namespace": world.web, "labels": {"app": "web"}},
-        "to": {"namespace": world.api, "labels": {"app": "api"}},
-        "port": port,
-        "expect": expect,
-        **extra,
-    }
-
-
-def _allow_web_to_api_8080(world: World, node: RealNode, apiserver: ApiServer) -> None:
-    apply_policies(
-        node,
-        apiserver,
-        [
-            default_deny_ingress(world.api),
-            allow_from(
-                world.api,
-                "web-to-api",
-                {"app": "api"},
-                {"team": "web"},
-                {"app": "web"},
-                [{"port": 8080, "protocol": "TCP"}],
-            ),
-        ],
-    )
-
-
-def _probe_pods_left(probe_pods: ProbePods, world: World) -> list[str]:
-    return [
-        f"{p.namespace}/{p.name}"
-        for ns in world.namespaces
-        for p in probe_pods.list(ns, {ENV_LABEL: world.env})
-    ]
 
 
 def test_an_http_check_with_debian_busybox_wget_is_judged(
@@ -78,10 +40,10 @@ def test_an_http_check_with_debian_busybox_wget_is_judged(
     server = running_pod("api-http", real_node.probe_image, {"app": "api"}, HTTP_SERVER)
     rest.create(f"/api/v1/namespaces/{world.api}/pods", server)
     wait_running(rest, world.api, "api-http", timeout=60)
-    _allow_web_to_api_8080(world, real_node, real_node_apiserver)
+    baseline(world, real_node, real_node_apiserver)
     tests = [
-        _web_to_api(world, 8080, "allow", http=True),
-        _web_to_api(world, 9090, "deny", http=True),
+        web_to_api(world, 8080, "allow", http=True),
+        web_to_api(world, 9090, "deny", http=True),
     ]
 
     report = run_smoke_suite(
@@ -98,7 +60,7 @@ def test_an_http_check_with_debian_busybox_wget_is_judged(
 def test_a_script_that_times_out_fails_while_the_probes_are_judged(
     real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
 ) -> None:
-    _allow_web_to_api_8080(world, real_node, real_node_apiserver)
+    baseline(world, real_node, real_node_apiserver)
     kubectl = KubeBinaries.discover().kubectl
     script = ScriptRun(
         name="waits-forever",
@@ -111,7 +73,7 @@ def test_a_script_that_times_out_fails_while_the_probes_are_judged(
     began = time.monotonic()
 
     report = run_smoke_suite(
-        plan_of(world, [_web_to_api(world, 8080, "allow")], canary=False),
+        plan_of(world, [web_to_api(world, 8080, "allow")], canary=False),
         probe_pods,
         options(world, real_node, scripts=(script,)),
     )
@@ -123,13 +85,13 @@ def test_a_script_that_times_out_fails_while_the_probes_are_judged(
     assert failed.outcome == "failed" and "timed out after 3s" in failed.message
     assert f"namespace/{world.api}" in failed.output and world.env in failed.output
     assert report.node == "real" and not report.passed
-    assert _probe_pods_left(probe_pods, world) == []
+    assert leftover_probe_pods(probe_pods, world) == []
 
 
 def test_a_killed_run_leaves_real_pods_that_the_next_run_sweeps(
     real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
 ) -> None:
-    _allow_web_to_api_8080(world, real_node, real_node_apiserver)
+    baseline(world, real_node, real_node_apiserver)
     runner = subprocess.Popen(
         [
             sys.executable,
@@ -152,10 +114,10 @@ def test_a_killed_run_leaves_real_pods_that_the_next_run_sweeps(
         out, _ = runner.communicate(timeout=30)
     assert runner.returncode == -9, out
     # Its pods are real containers, still there.
-    assert probing in _probe_pods_left(probe_pods, world)
+    assert probing in leftover_probe_pods(probe_pods, world)
 
     report = run_smoke_suite(
-        plan_of(world, [_web_to_api(world, 8080, "allow")], canary=False),
+        plan_of(world, [web_to_api(world, 8080, "allow")], canary=False),
         probe_pods,
         options(world, real_node),
     )
@@ -164,9 +126,9 @@ def test_a_killed_run_leaves_real_pods_that_the_next_run_sweeps(
     assert any("stale probe pod(s) left by an earlier run" in n for n in report.notes), report.notes
     # Deleted objects disappear once the kubelet has stopped their containers.
     deadline = time.monotonic() + 60
-    while _probe_pods_left(probe_pods, world) and time.monotonic() < deadline:
+    while leftover_probe_pods(probe_pods, world) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _probe_pods_left(probe_pods, world) == []
+    assert leftover_probe_pods(probe_pods, world) == []
 
 
 def _wait_probe_running(probe_pods: ProbePods, world: World, timeout: float) -> str:
@@ -177,4 +139,4 @@ def _wait_probe_running(probe_pods: ProbePods, world: World, timeout: float) -> 
             if pod.labels.get(ROLE_LABEL) == "probe" and pod.phase == "Running":
                 return f"{pod.namespace}/{pod.name}"
         time.sleep(0.2)
-    raise AssertionError(f"no probe pod ran; pods: {_probe_pods_left(probe_pods, world)}")
+    raise AssertionError(f"no probe pod ran; pods: {leftover_probe_pods(probe_pods, world)}")

@@ -7,67 +7,28 @@ import pytest
 
 from rollout.devcluster.real_node import RealNode
 from rollout.kube.probes import ProbePods
-from rollout.smoke.probe import ENV_LABEL
 from rollout.smoke.results import CNI_NOT_ENFORCING, to_json, to_junit, to_markdown
 from rollout.smoke.runner import run_smoke_suite
 from tests.harness.apiserver import ApiServer
 from tests.integration.realnode.conftest import (
     World,
-    allow_from,
-    apply_policies,
-    default_deny_ingress,
+    baseline,
+    leftover_probe_pods,
     options,
     plan_of,
+    web_to_api,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.realnode]
 
 
-def _web_to_api(world: World, port: int, expect: str) -> dict[str, object]:
-    return {
-        "name": f"web-to-api-{port}",
-        "from": {"namespace": world.web, "labels": {"app": "web"}},
-        "to": {"namespace": world.api, "labels": {"app": "api"}},
-        "port": port,
-        "expect": expect,
-    }
-
-
-def _baseline(world: World, node: RealNode, apiserver: ApiServer) -> None:
-    """Default-deny ingress in both namespaces; web/app=web may reach api/app=api on 8080."""
-    apply_policies(
-        node,
-        apiserver,
-        [
-            default_deny_ingress(world.web),
-            default_deny_ingress(world.api),
-            allow_from(
-                world.api,
-                "web-to-api",
-                {"app": "api"},
-                {"team": "web"},
-                {"app": "web"},
-                [{"port": 8080, "protocol": "TCP"}],
-            ),
-        ],
-    )
-
-
-def _leftovers(probe_pods: ProbePods, world: World) -> list[str]:
-    return [
-        f"{p.namespace}/{p.name}"
-        for ns in world.namespaces
-        for p in probe_pods.list(ns, {ENV_LABEL: world.env})
-    ]
-
-
 def test_expectations_hold_on_real_packets(
     real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
 ) -> None:
-    _baseline(world, real_node, real_node_apiserver)
+    baseline(world, real_node, real_node_apiserver)
     tests = [
-        _web_to_api(world, 8080, "allow"),
-        _web_to_api(world, 9090, "deny"),
+        web_to_api(world, 8080, "allow"),
+        web_to_api(world, 9090, "deny"),
         {
             "name": "api-to-web",
             "from": {"namespace": world.api, "labels": {"app": "api"}},
@@ -91,14 +52,14 @@ def test_expectations_hold_on_real_packets(
     assert '"node": "real"' in to_json(report)
     assert '<property name="node" value="real" />' in to_junit(report)
     assert "(node: real)" in to_markdown(report)
-    assert _leftovers(probe_pods, world) == []
+    assert leftover_probe_pods(probe_pods, world) == []
 
 
 def test_an_expected_allow_that_is_blocked_fails(
     real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
 ) -> None:
-    _baseline(world, real_node, real_node_apiserver)
-    plan = plan_of(world, [_web_to_api(world, 9090, "allow")], canary=False)
+    baseline(world, real_node, real_node_apiserver)
+    plan = plan_of(world, [web_to_api(world, 9090, "allow")], canary=False)
 
     report = run_smoke_suite(plan, probe_pods, options(world, real_node))
 
@@ -111,8 +72,8 @@ def test_an_expected_allow_that_is_blocked_fails(
 def test_an_expected_deny_that_connects_fails(
     real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
 ) -> None:
-    _baseline(world, real_node, real_node_apiserver)
-    plan = plan_of(world, [_web_to_api(world, 8080, "deny")], canary=False)
+    baseline(world, real_node, real_node_apiserver)
+    plan = plan_of(world, [web_to_api(world, 8080, "deny")], canary=False)
 
     report = run_smoke_suite(plan, probe_pods, options(world, real_node))
 
@@ -124,7 +85,7 @@ def test_an_expected_deny_that_connects_fails(
 def test_the_canary_catches_a_node_that_does_not_enforce(
     real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
 ) -> None:
-    _baseline(world, real_node, real_node_apiserver)
+    baseline(world, real_node, real_node_apiserver)
     real_node.stop_enforcer()
     try:
         report = run_smoke_suite(plan_of(world, []), probe_pods, options(world, real_node))
@@ -143,7 +104,7 @@ def test_a_probe_image_that_cannot_be_pulled_fails_fast_with_the_reason(
     image = "netpol-rollout.local/no-such-image:1"
 
     report = run_smoke_suite(
-        plan_of(world, [_web_to_api(world, 8080, "allow")], canary=False),
+        plan_of(world, [web_to_api(world, 8080, "allow")], canary=False),
         probe_pods,
         # Far longer than the test takes: the verdict must come from the pull failure.
         options(world, real_node, image=image, start_timeout=600.0),
@@ -154,4 +115,4 @@ def test_a_probe_image_that_cannot_be_pulled_fails_fast_with_the_reason(
     assert any("ImagePull" in r.message or "ErrImage" in r.message for r in report.results), [
         r.message for r in report.results
     ]
-    assert _leftovers(probe_pods, world) == []
+    assert leftover_probe_pods(probe_pods, world) == []
