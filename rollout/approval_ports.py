@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from rollout.core.approvals import ApprovalStatus
 from rollout.store.records import (
     ApprovalRecord,
+    FleetClusterRecord,
     HoldRecord,
     OutboxItem,
     QuorumResult,
@@ -103,6 +104,10 @@ class ApprovalStore(Protocol):
     ) -> QuorumResult: ...
 
     def approvals_for(self, rollout_id: str, environment: str) -> list[ApprovalRecord]: ...
+
+    def fleet_clusters(
+        self, rollout_id: str, environment: str | None = None
+    ) -> list[FleetClusterRecord]: ...
 
     def set_hold(
         self,

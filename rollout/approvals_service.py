@@ -27,7 +27,8 @@ from rollout.approval_rules import (
     roster_from_team,
     rules_from_config,
 )
-from rollout.config.schema import Environment, Settings
+from rollout.approvals_waves import approve_wave
+from rollout.config.schema import Environment, Settings, Wave
 from rollout.core.approvals import (
     ApprovalDecision,
     ApprovalStatus,
@@ -42,6 +43,7 @@ from rollout.core.approvals import (
 )
 from rollout.core.events import EventType
 from rollout.core.lifecycle import State, predecessors
+from rollout.core.waves import progress_of, wave_awaiting_approval, wave_stage
 from rollout.errors import ApprovalError, AuthError, ConflictError, RolloutError
 from rollout.store.records import ApprovalRecord, Move, RolloutRecord
 
@@ -129,6 +131,32 @@ class ApprovalsService:
             commit_sha=rollout.commit_sha,
         )
 
+    def awaiting_wave(self, rollout: RolloutRecord) -> Wave | None:
+        """The wave of a fleet rollout that waits for its further approval now (or None)."""
+        if rollout.state != State.PRODUCTION_APPLIED.value:
+            return None
+        env = self.environment(rollout.environment)
+        if not env.is_fleet:
+            return None
+        rows = self.store.fleet_clusters(rollout.id, env.name)
+        planned = wave_awaiting_approval(env.wave_plan(), progress_of(rows), self.clock())
+        return env.wave(planned.name) if planned is not None else None
+
+    def wave_status(self, rollout: RolloutRecord, wave: Wave) -> ApprovalStatus:
+        """The further approval before `wave` of the rollout's (fleet) environment."""
+        assert wave.approvals is not None
+        rules = rules_from_config(wave.approvals)
+        stage = wave_stage(rollout.environment, wave.name)
+        return evaluate_approvals(
+            rules,
+            self.roster,
+            self.roster.authors(self.author_identities(rollout)),
+            [_decision(a) for a in self.store.approvals_for(rollout.id, stage)],
+            self.risk(rollout, rules),
+            self.clock(),
+            commit_sha=rollout.commit_sha,
+        )
+
     def _decisions(self, rollout: RolloutRecord) -> list[ApprovalDecision]:
         return [_decision(a) for a in self.store.approvals_for(rollout.id, rollout.environment)]
 
@@ -143,6 +171,9 @@ class ApprovalsService:
         """
         with self._audited_refusal(who, "approve", rollout_id):
             rollout = self.rollout(rollout_id)
+            wave = self.awaiting_wave(rollout)
+            if wave is not None:
+                return approve_wave(self, who, rollout, wave)
             self._require_awaiting(rollout)
             env = self.environment(rollout.environment)
             if env.approvals is None:

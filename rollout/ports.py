@@ -82,11 +82,13 @@ a failed verdict ends the rollout `invalid` with its summary as the reason."""
 
 
 class WindowGate(Protocol):
-    """When an environment may be applied to."""
+    """When an environment (or, with `wave`, a wave of its fleet) may be applied to."""
 
-    def usable_now(self, environment: str, now: datetime) -> bool: ...
+    def usable_now(self, environment: str, now: datetime, *, wave: str | None = None) -> bool: ...
 
-    def next_start(self, environment: str, now: datetime) -> datetime | None:
+    def next_start(
+        self, environment: str, now: datetime, *, wave: str | None = None
+    ) -> datetime | None:
         """`now` if usable now, else the next usable start (None: none ahead)."""
 
 

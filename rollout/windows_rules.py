@@ -30,22 +30,34 @@ from rollout.errors import ConfigError
 __all__ = ["SettingsWindowGate", "gate_rules", "holiday_freezes", "person", "years_between"]
 
 
-def gate_rules(settings: schema.Settings, environment: str, *, years: Iterable[int]) -> GateRules:
-    """The window rules of `environment`; public holidays are expanded for `years`.
+def gate_rules(
+    settings: schema.Settings,
+    environment: str,
+    *,
+    years: Iterable[int],
+    wave: str | None = None,
+) -> GateRules:
+    """The window rules of `environment` (or of its fleet's `wave`); public holidays
+    are expanded for `years`.
 
+    A wave with its own `windows` follows those, any other the environment's.
     An environment without `windows` (or with `enabled: false`) is always open;
     its roster is still the whole team. Raises ConfigError for an unknown
     environment or holiday country.
     """
     env = settings.environment(environment)
     roster = tuple(person(m) for m in settings.team.members)
-    config = env.windows
+    index = settings.environments.index(env)
+    config, where = env.windows, f"environments[{index}].windows"
+    own = env.wave(wave) if wave is not None else None
+    if own is not None and own.windows is not None:
+        position = (env.waves or ()).index(own)
+        config, where = own.windows, f"environments[{index}].waves[{position}].windows"
     if config is None or not config.enabled:
         return GateRules(roster=roster, enabled=False)
-    index = settings.environments.index(env)
     freezes = tuple(_freeze(f) for f in config.freezes)
     if config.holidays is not None:
-        where = f"environments[{index}].windows.holidays"
+        where = f"{where}.holidays"
         freezes += tuple(holiday_freezes(config.holidays, years, where=where))
     overlap = None
     if config.overlap is not None:
@@ -77,20 +89,22 @@ class SettingsWindowGate:
 
     def __init__(self, settings: schema.Settings) -> None:
         self._settings = settings
-        self._cache: dict[tuple[str, int], GateRules] = {}
+        self._cache: dict[tuple[str, str | None, int], GateRules] = {}
 
-    def rules(self, environment: str, now: datetime) -> GateRules:
-        key = (environment, now.year)
+    def rules(self, environment: str, now: datetime, wave: str | None = None) -> GateRules:
+        key = (environment, wave, now.year)
         if key not in self._cache:
             years = range(now.year - 1, now.year + 3)  # holidays for the whole search horizon
-            self._cache[key] = gate_rules(self._settings, environment, years=years)
+            self._cache[key] = gate_rules(self._settings, environment, years=years, wave=wave)
         return self._cache[key]
 
-    def usable_now(self, environment: str, now: datetime) -> bool:
-        return is_usable(self.rules(environment, now), now)
+    def usable_now(self, environment: str, now: datetime, *, wave: str | None = None) -> bool:
+        return is_usable(self.rules(environment, now, wave), now)
 
-    def next_start(self, environment: str, now: datetime) -> datetime | None:
-        return next_usable_start(self.rules(environment, now), now)
+    def next_start(
+        self, environment: str, now: datetime, *, wave: str | None = None
+    ) -> datetime | None:
+        return next_usable_start(self.rules(environment, now, wave), now)
 
 
 def person(member: schema.Member) -> Person:

@@ -354,26 +354,29 @@ def _opened(c: Connection) -> OpenedConnection:
 
 
 class WindowGateRules:
-    """`rollout.ports.WindowGate` from the configured windows (rules cached per year span)."""
+    """`rollout.ports.WindowGate` from the configured windows (rules cached per year span);
+    a fleet's wave follows its own `windows` when it has them."""
 
     HORIZON = timedelta(days=60)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._cache: dict[tuple[str, int, int], GateRules] = {}
+        self._cache: dict[tuple[str, str | None, int, int], GateRules] = {}
 
-    def _rules(self, environment: str, now: datetime) -> GateRules:
+    def _rules(self, environment: str, now: datetime, wave: str | None) -> GateRules:
         years = years_between(now - timedelta(days=1), now + self.HORIZON)
-        key = (environment, years.start, years.stop)
+        key = (environment, wave, years.start, years.stop)
         if key not in self._cache:
-            self._cache[key] = gate_rules(self._settings, environment, years=years)
+            self._cache[key] = gate_rules(self._settings, environment, years=years, wave=wave)
         return self._cache[key]
 
-    def usable_now(self, environment: str, now: datetime) -> bool:
-        return is_usable(self._rules(environment, now), now)
+    def usable_now(self, environment: str, now: datetime, *, wave: str | None = None) -> bool:
+        return is_usable(self._rules(environment, now, wave), now)
 
-    def next_start(self, environment: str, now: datetime) -> datetime | None:
-        return next_usable_start(self._rules(environment, now), now, horizon=self.HORIZON)
+    def next_start(
+        self, environment: str, now: datetime, *, wave: str | None = None
+    ) -> datetime | None:
+        return next_usable_start(self._rules(environment, now, wave), now, horizon=self.HORIZON)
 
 
 class ApprovalGate:
@@ -383,7 +386,16 @@ class ApprovalGate:
         self._service = service
 
     def granted(self, rollout_id: str, environment: str, now: datetime) -> tuple[bool, str]:
+        """`environment` is the rollout's environment, or `env/wave` for the further
+        approval before a fleet's wave."""
         rollout = self._service.rollout(rollout_id)
+        name, _, wave_name = environment.partition("/")
+        if wave_name:
+            wave = self._service.environment(name).wave(wave_name)
+            if wave is None or wave.approvals is None:
+                return True, f"wave {wave_name} needs no further approval"
+            wave_status = self._service.wave_status(rollout, wave)
+            return wave_status.granted, wave_status.summary()
         status = self._service.status(rollout)
         if status is None:
             return True, f"{environment} needs no approvals"

@@ -23,10 +23,11 @@ Per-cluster states (`ClusterState`)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 DEFAULT_WAVE = "all"
 
@@ -247,6 +248,41 @@ class ClusterProgress:
     """Why this cluster failed (None: it did not, even if rolled back with its wave)."""
 
 
+class ProgressRow(Protocol):
+    """A recorded row of one cluster's progress (the store's `FleetClusterRecord`)."""
+
+    @property
+    def cluster(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def commit_sha(self) -> str: ...
+    @property
+    def previous_sha(self) -> str | None: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def verified_at(self) -> datetime | None: ...
+    @property
+    def failure(self) -> str | None: ...
+
+
+def progress_of(rows: Iterable[ProgressRow]) -> dict[str, ClusterProgress]:
+    """Recorded rows as the progress `next_step` reads, by cluster name."""
+    return {
+        r.cluster: ClusterProgress(
+            cluster=r.cluster,
+            state=ClusterState(r.state),
+            commit_sha=r.commit_sha,
+            previous_sha=r.previous_sha,
+            updated_at=r.updated_at,
+            verified_at=r.verified_at,
+            failure=r.failure,
+        )
+        for r in rows
+    }
+
+
 @dataclass(frozen=True)
 class Work:
     """Work on `clusters` of `wave` now: resume those in flight, start pending ones.
@@ -371,3 +407,18 @@ def split_target(target: str) -> tuple[str, str | None]:
     """`env/cluster` -> (env, cluster); a plain environment name -> (name, None)."""
     environment, _, cluster = target.partition("/")
     return environment, cluster or None
+
+
+def wave_awaiting_approval(
+    plan: WavePlan, progress: Mapping[str, ClusterProgress], now: datetime
+) -> PlannedWave | None:
+    """The wave about to start that asks for a further approval (None: no such wave now)."""
+    step = next_step(plan, progress, now)
+    if isinstance(step, Work) and step.starting and step.wave.needs_approval:
+        return step.wave
+    return None
+
+
+def wave_stage(environment: str, wave: str) -> str:
+    """The stage a further approval before `wave` is recorded under: `env/wave`."""
+    return f"{environment}/{wave}"

@@ -17,7 +17,9 @@ an event into outbox rows) are given to it.
 
 The package: `orchestrator` drives rollouts (detection, the driving loop, one
 step per state); `transitions` records each move with its announcement;
-`deployments` keeps the deployment ledger and rolls environments back.
+`deployments` keeps the deployment ledger and rolls environments back;
+`fleet` runs a fleet environment's apply wave by wave (docs/fleets.md) and
+`fleet_report` says which cluster runs which revision.
 """
 
 from rollout.engine.deployments import ROLLBACK_SKIPPED

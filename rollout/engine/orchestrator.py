@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from rollout.config import Settings
 from rollout.core.lifecycle import ACTIVE, SUPERSEDABLE, State
 from rollout.engine.deployments import Deployments
+from rollout.engine.fleet import FleetRollout
 from rollout.engine.retries import PARKED, StepRetries, describe, retrying
 from rollout.engine.transitions import (
     SYSTEM,
@@ -76,6 +77,9 @@ class RolloutEngine:
         self._commit_check = commit_check
         self._transitions = Transitions(store, announce, on_transition)
         self._deployments = Deployments(store, ops)
+        self._fleet = FleetRollout(
+            settings, store, ops, gate, approvals, scheduler, self._transitions, clock
+        )
         self._environments = [env.name for env in settings.environments]
         self._lock = threading.RLock()
         self._retries = StepRetries()
@@ -209,7 +213,11 @@ class RolloutEngine:
             f"parked after {series.attempts} failed attempts of the {rollout.state} step: "
             f"{series.error}"
         )
-        if state is not State.INVALID:
+        if state is not State.INVALID and self._is_fleet(rollout.environment):
+            undone = self._fleet.roll_back_touched(rollout)
+            if undone:
+                reason += f"; rolling clusters of {rollout.environment} back failed: {undone}"
+        elif state is not State.INVALID:
             try:
                 self._deployments.rollback(rollout, rollout.environment)
             except Exception as rollback_exc:  # the reason says so; nothing else can
@@ -351,6 +359,8 @@ class RolloutEngine:
     def _apply_gated(self, rollout: RolloutRecord) -> Progress:
         target = rollout.environment
         now = self._clock()
+        if self._is_fleet(target):
+            return self._begin_fleet(rollout, target, now)
         if self._ops.deployed_sha(target) == rollout.commit_sha:
             # Applied before a crash, not yet recorded: record it, never apply again.
             self._scheduler.cancel(rollout.id)
@@ -370,6 +380,21 @@ class RolloutEngine:
             )
         return self._record_gated_apply(rollout, target, result)
 
+    def _begin_fleet(self, rollout: RolloutRecord, target: str, now: datetime) -> Progress:
+        """A fleet starts with its first wave, inside that wave's window (see engine.fleet)."""
+        hold = self._store.hold_of(target)
+        if hold is not None and hold.held:
+            why = f"{target} is on hold: {hold.reason or ''}".strip(": ")
+            return Progress(rollout.id, False, rollout.state, why)
+        wave = self._fleet.first_wave(target)
+        if not self._break_glass(rollout) and not self._gate.usable_now(target, now, wave=wave):
+            return self._schedule(rollout, target, now, wave=wave)
+        self._scheduler.cancel(rollout.id)
+        return self._fleet.begin(rollout)
+
+    def _is_fleet(self, environment: str) -> bool:
+        return self._settings.environment(environment).is_fleet
+
     def _break_glass(self, rollout: RolloutRecord) -> bool:
         events = self._store.events(rollout_id=rollout.id, kinds=[BREAK_GLASS], limit=1)
         return any(e.environment in (None, rollout.environment) for e in events)
@@ -382,12 +407,13 @@ class RolloutEngine:
             rollout, State.PRODUCTION_APPLIED, "production.applied", details=stage_details(result)
         )
 
-    def _schedule(self, rollout: RolloutRecord, target: str, now: datetime) -> Progress:
-        start = self._gate.next_start(target, now)
+    def _schedule(
+        self, rollout: RolloutRecord, target: str, now: datetime, *, wave: str | None = None
+    ) -> Progress:
+        start = self._gate.next_start(target, now, wave=wave)
         if start is None:
-            return Progress(
-                rollout.id, False, rollout.state, f"no usable window for {target} ahead"
-            )
+            where = f"wave {wave} of {target}" if wave else target
+            return Progress(rollout.id, False, rollout.state, f"no usable window for {where} ahead")
         self._scheduler.wake_at(rollout.id, start)
         at = start.isoformat()
         plan = _mapping(rollout.plan)
@@ -402,6 +428,8 @@ class RolloutEngine:
         )
 
     def _verify_gated(self, rollout: RolloutRecord) -> Progress:
+        if self._is_fleet(rollout.environment):
+            return self._fleet.step(rollout)
         return self._verify(rollout, State.PRODUCTION_VERIFIED, State.PRODUCTION_FAILED)
 
     _STEPS: ClassVar[dict[State, Callable[[RolloutEngine, RolloutRecord], Progress]]] = {

@@ -74,13 +74,24 @@ class RecordingOps:
 
 @dataclass
 class Gate:
+    """Open or closed; a fleet's waves listed in `closed_waves` are closed on their own."""
+
     open_: bool = True
     next_: datetime | None = None
+    closed_waves: dict[str, datetime] = field(default_factory=dict)
+    asked: list[tuple[str, str | None]] = field(default_factory=list)
 
-    def usable_now(self, environment: str, now: datetime) -> bool:
+    def usable_now(self, environment: str, now: datetime, *, wave: str | None = None) -> bool:
+        self.asked.append((environment, wave))
+        if wave in self.closed_waves:
+            return now >= self.closed_waves[wave]
         return self.open_
 
-    def next_start(self, environment: str, now: datetime) -> datetime | None:
+    def next_start(
+        self, environment: str, now: datetime, *, wave: str | None = None
+    ) -> datetime | None:
+        if wave in self.closed_waves:
+            return max(now, self.closed_waves[wave])
         return now if self.open_ else self.next_
 
 
@@ -88,8 +99,12 @@ class Gate:
 class Approvals:
     granted_: bool = False
 
+    stages: dict[str, bool] = field(default_factory=dict)
+
     def granted(self, rollout_id: str, environment: str, now: datetime) -> tuple[bool, str]:
-        return self.granted_, "alice approved" if self.granted_ else "needs 1 more approval"
+        # A fleet's wave (`env/wave`) has its own approvals: none until given in `stages`.
+        granted = self.stages.get(environment, "/" not in environment and self.granted_)
+        return granted, "alice approved" if granted else "needs 1 more approval"
 
 
 @dataclass
