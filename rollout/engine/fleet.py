@@ -51,7 +51,7 @@ from rollout.engine.fleet_report import (
     revisions,
     stage_summary,
 )
-from rollout.engine.transitions import SYSTEM, Progress, Transitions
+from rollout.engine.transitions import SYSTEM, Announcer, Progress, Transitions
 from rollout.errors import ClusterError
 from rollout.ports import ApprovalCheck, Clock, EnvironmentOps, Scheduler, StageResult, WindowGate
 from rollout.store import FleetClusterRecord, PlannedCluster, Store
@@ -75,6 +75,7 @@ class FleetRollout:
         approvals: ApprovalCheck,
         scheduler: Scheduler,
         transitions: Transitions,
+        announce: Announcer,
         clock: Clock,
     ) -> None:
         self._settings = settings
@@ -84,7 +85,11 @@ class FleetRollout:
         self._approvals = approvals
         self._scheduler = scheduler
         self._transitions = transitions
+        self._announce = announce
         self._clock = clock
+        # Waves announced by this process; after a restart they are enqueued again
+        # and the outbox's idempotency keys (one per wave) drop the repeats.
+        self._announced: set[tuple[str, str]] = set()
 
     # --- starting ------------------------------------------------------------------
 
@@ -133,6 +138,7 @@ class FleetRollout:
         if {r.cluster for r in rows} != set(plan.clusters):
             rows = self._start_rows(rollout, env, plan)
         now = self._clock()
+        self._announce_passed_waves(rollout, plan, rows)
         step = next_step(plan, progress_of(rows), now)
         if isinstance(step, Finished):
             return self._finish(rollout, env, plan, rows)
@@ -146,6 +152,27 @@ class FleetRollout:
         if isinstance(step, Halt):
             return self._halt(rollout, env, step, rows)
         return self._work(rollout, env, step, rows, now)
+
+    def _announce_passed_waves(
+        self, rollout: RolloutRecord, plan: WavePlan, rows: Sequence[FleetClusterRecord]
+    ) -> None:
+        """`wave.passed` once for every wave whose clusters are all verified."""
+        verified = {r.cluster for r in rows if r.state == ClusterState.VERIFIED.value}
+        for wave in plan.waves:
+            if not set(wave.clusters) <= verified:
+                break
+            key = (rollout.id, wave.name)
+            if key in self._announced:
+                continue
+            details = {"wave": wave.name, "summary": f"wave {wave.name} passed"}
+            self._store.enqueue(self._announce(rollout, "wave.passed", details))
+            self._announced.add(key)
+            log.info(
+                "rollout %s: wave %s passed",
+                rollout.id,
+                wave.name,
+                extra={"rollout_id": rollout.id, "wave": wave.name},
+            )
 
     def _work(
         self,

@@ -78,7 +78,7 @@ class RolloutEngine:
         self._transitions = Transitions(store, announce, on_transition)
         self._deployments = Deployments(store, ops)
         self._fleet = FleetRollout(
-            settings, store, ops, gate, approvals, scheduler, self._transitions, clock
+            settings, store, ops, gate, approvals, scheduler, self._transitions, announce, clock
         )
         self._environments = [env.name for env in settings.environments]
         self._lock = threading.RLock()

@@ -125,11 +125,16 @@ def announce(rollout: RolloutRecord, event: str, details: Mapping[str, Any]) -> 
         OutboxItem(
             channel="slack",
             event=event,
-            idempotency_key=f"{rollout.id}:{rollout.environment}:{event}:slack",
+            idempotency_key=f"{rollout.id}:{rollout.environment}:{event}{_wave(details)}:slack",
             payload={"state": rollout.state, "environment": rollout.environment},
             rollout_id=rollout.id,
         )
     ]
+
+
+def _wave(details: Mapping[str, Any]) -> str:
+    """A fleet's `wave.passed` is one event per wave (the announcer's sequence)."""
+    return f":{details['wave']}" if "wave" in details else ""
 
 
 SETTINGS = {

@@ -123,3 +123,26 @@ def test_a_hold_stops_new_clusters_between_waves(fleet: World) -> None:
 
     assert progress.waiting_for == "production is on hold: incident"
     assert cluster_states(fleet, rollout)["us-1"] == "pending"
+
+
+def test_each_wave_that_passed_is_announced_once_in_order(fleet: World) -> None:
+    rollout = approved(fleet)
+    fleet.engine.drive_all()
+    fleet.engine = fleet.rebuilt()  # a restart re-enqueues; the outbox keeps one per wave
+    fleet.engine.drive_all()
+    fleet.clock.advance(minutes=5)
+    fleet.engine.drive_all()
+
+    assert fleet.state(rollout) == "done"
+    events = [i.event for i in fleet.store.outbox_items(rollout_id=rollout)]
+    passed = [
+        i.idempotency_key
+        for i in fleet.store.outbox_items(rollout_id=rollout)
+        if i.event == "wave.passed"
+    ]
+    assert passed == [
+        f"{rollout}:production:wave.passed:{wave}:slack"
+        for wave in ("canary", "europe", "americas")
+    ]
+    # Production's smoke.passed (every cluster verified) follows the last wave's.
+    assert events[-2:] == ["wave.passed", "smoke.passed"]
