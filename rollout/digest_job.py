@@ -136,12 +136,16 @@ class ReviewDigestJob:
 
     # -- content --
 
-    def review_environment(self, env: Environment, now: datetime) -> EnvironmentReview:
-        """Lint of the live state and drift of the deployed revision in `env`."""
+    def review_environment(
+        self, env: Environment, now: datetime, *, name: str | None = None
+    ) -> EnvironmentReview:
+        """Lint of the live state and drift of the deployed revision in `env`
+        (reported as `name`: a fleet's cluster as `env/cluster`)."""
         workloads = self._workloads(env) if env.workloads else None
         live = live_snapshot(env, include_policies=True, workloads=workloads)
         findings = lint(load_cluster(live), env.namespaces)
-        return EnvironmentReview(env.name, tuple(findings), tuple(self._drift(env, now)))
+        drift = tuple(self._drift(env, now))
+        return EnvironmentReview(name or env.name, tuple(findings), drift)
 
     def _workloads(self, env: Environment) -> list[dict[str, Any]]:
         """`env.workloads` at the deployed revision (the branch head before any deploy)."""
@@ -214,7 +218,13 @@ class ReviewDigestJob:
     def gather(self, start: datetime, end: datetime) -> ReviewDigest:
         """The digest of [start, end) with the clusters as they are now."""
         now = self._clock()
-        reviews = [self.review_environment(env, now) for env in self._settings.environments]
+        # A fleet is reviewed cluster by cluster, each as `env/cluster`.
+        targets = [
+            target
+            for env in self._settings.environments
+            for target in [f"{env.name}/{c.name}" for c in env.clusters or ()] or [env.name]
+        ]
+        reviews = [self.review_environment(self._settings.target(t), now, name=t) for t in targets]
         opened, closed, rollouts, rollbacks = self.history(start, end)
         return assemble_digest(
             start,

@@ -64,7 +64,7 @@ def load_target(
     from its files as they are, uncommitted edits included.
     """
     settings = load_settings(config_path)
-    env = settings.environment(env_name)
+    env = settings.target(env_name)  # a fleet's cluster: ENV/CLUSTER
     git = git_for(settings.repository, base_dir=config_path.resolve().parent)
     git.fetch()
     if worktree and rev is None and settings.repository.url is None:

@@ -117,7 +117,7 @@ def command(
     if env_name is None:
         raise click.UsageError("Missing option '--env'.")
     settings = load_settings(config_path)
-    env = settings.environment(env_name)
+    env = settings.target(env_name)  # a fleet's cluster: ENV/CLUSTER
     git = git_for(settings.repository, base_dir=config_path.resolve().parent)
     git.fetch()
     sha = resolve_revision(git, settings.repository, rev)

@@ -97,6 +97,11 @@ class FleetRollout:
         """The name of the first wave of `environment`'s fleet (its window opens the apply)."""
         return self._settings.environment(environment).wave_plan().waves[0].name
 
+    def first_cluster(self, environment: str) -> str:
+        """`env/cluster` of the first cluster rolled out (the canary)."""
+        plan = self._settings.environment(environment).wave_plan()
+        return cluster_target(environment, plan.clusters[0])
+
     def begin(self, rollout: RolloutRecord) -> Progress:
         """Record every cluster pending, then move the rollout to production_applied."""
         env = self._settings.environment(rollout.environment)
