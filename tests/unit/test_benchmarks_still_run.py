@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
         ["benchmarks/bench_windows.py", "--members", "12", "--days", "3", "--repeat", "1"],
         ["benchmarks/bench_cli_vs_netpol_analyzer.py", "--pods", "60", "--skip-analyzer"],
         ["benchmarks/bench_cli_vs_netpol_analyzer.py", "--diff", "60"],
+        ["benchmarks/bench_cli_startup.py", "--repeat", "1"],
         [
             "benchmarks/bench_flow_replay.py",
             *("--pods", "200", "--records", "2000", "--distinct", "200", "--hubble", "200"),
         ],
     ],
-    ids=["policy-engine", "windows", "cli-matrix", "cli-diff", "flow-replay"],
+    ids=["policy-engine", "windows", "cli-matrix", "cli-diff", "cli-startup", "flow-replay"],
 )
 def test_benchmark_runs_at_a_tiny_size(args: list[str]) -> None:
     done = subprocess.run(
