@@ -12,6 +12,7 @@ from rollout.findings import findings_from_json
 from rollout.server.context import ServerContext
 from rollout.server.dashboard.diff_graph import graph_svg, heading
 from rollout.server.dashboard.diff_table import diff_table
+from rollout.server.dashboard.fleet_table import fleet_html
 from rollout.server.dashboard.markup import csrf_field, esc, short_sha, state_badge, table, when
 from rollout.server.dashboard.progress import STATE_EVENTS, Waiting, stage_steps, visited_states
 from rollout.smoke.results import SmokeReport, phase, result_from_dict
@@ -258,6 +259,7 @@ def rollout_html(
         f"<dt>Previous</dt><dd>{short_sha(rollout.previous_sha)}</dd>"
         f"<dt>{waiting.label(rollout)}</dt><dd>{waiting.reason(rollout, now, tz)}</dd></dl>"
         f"{stage_steps(rollout, visited)}</section>"
+        f"{fleet_html(ctx, rollout, tz)}"
         f'<section aria-labelledby="h-actions"><h2 id="h-actions">Actions</h2>'
         f"{actions_html(rollout, member, csrf)}</section>"
         f'<section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>'
