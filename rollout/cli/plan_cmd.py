@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.markup import escape
 
 from rollout.cli.actions import report_to_actions
 from rollout.cli.help_examples import examples
-from rollout.cli.options import MACHINE_FORMATS
+from rollout.cli.options import MACHINE_FORMATS, load_settings
 from rollout.cli.revision_common import (
+    Target,
     cluster,
     console,
     echo_json,
@@ -23,7 +26,7 @@ from rollout.cli.revision_common import (
     summary_line,
 )
 from rollout.config.schema import Environment, Settings
-from rollout.core.plan import mark_deleted_by_hand
+from rollout.core.plan import Plan, mark_deleted_by_hand
 from rollout.flows import cut_sentence
 from rollout.flows.report import replay_text
 from rollout.kube.state import StateConfigMap
@@ -52,8 +55,68 @@ from rollout.wiring import (
 @revision_options
 @click.option("--all", "show_all", is_flag=True, help="List unchanged objects too.")
 def command(config_path: Path, env_name: str, rev: str | None, output: str, show_all: bool) -> None:
-    """Show what an apply would change, including changes made by hand (drift)."""
-    target = load_target(config_path, env_name, rev)
+    """Show what an apply would change, including changes made by hand (drift).
+
+    A fleet environment is planned cluster by cluster (each with its own live
+    state and overlay); clusters whose plan and connectivity diff are the
+    same are shown once, together.
+    """
+    settings = load_settings(config_path)
+    env = settings.target(env_name)
+    if "/" not in env_name and env.is_fleet:
+        names = [f"{env.name}/{c.name}" for c in env.clusters or ()]
+        results = [_plan_target(config_path, name, rev) for name in names]
+    else:
+        results = [_plan_target(config_path, env_name, rev)]
+    groups: dict[str, list[PlanResult]] = {}
+    for result in results:
+        groups.setdefault(result.fingerprint(), []).append(result)
+    for members in groups.values():
+        _report_to_actions(members)
+    if output in MACHINE_FORMATS:
+        if len(results) == 1:
+            echo_json(results[0].data, output)
+            return
+        echo_json(
+            {
+                "environment": env.name,
+                "groups": [
+                    {"clusters": [m.name for m in members], **members[0].data}
+                    for members in groups.values()
+                ],
+            },
+            output,
+        )
+        return
+    out = console()
+    for index, members in enumerate(groups.values()):
+        if index:
+            out.print("")
+        _print_result(out, members, show_all)
+
+
+@dataclass
+class PlanResult:
+    """One target's plan: the rendered revision, what an apply does, the diff."""
+
+    name: str
+    target: Target
+    plan: Plan
+    deployed_sha: str | None
+    signature: CommitSignature | None
+    diff: ConnectivityDiff
+    unjudged: list[str]
+    replayed: dict[str, Any] | None
+    data: dict[str, Any]
+
+    def fingerprint(self) -> str:
+        """Equal for clusters whose plan, deployed revision and diff are the same."""
+        same = {k: v for k, v in self.data.items() if k not in ("environment", "signature")}
+        return json.dumps(same, sort_keys=True, default=str)
+
+
+def _plan_target(config_path: Path, name: str, rev: str | None) -> PlanResult:
+    target = load_target(config_path, name, rev)
     env, rendered = target.env, target.rendered
     signature = commit_signature(
         target.settings, target.git, rendered.sha, base_dir=config_path.resolve().parent
@@ -75,50 +138,63 @@ def command(config_path: Path, env_name: str, rev: str | None, output: str, show
     live = live_snapshot(env, old, rendered, workloads=workloads)
     diff = connectivity_change(live, old, rendered)
     unjudged = unjudged_namespaces(live, old, rendered)
-    not_judged = (
-        f"Not judged in {', '.join(unjudged)}: the policies there change, but no pod runs "
-        "there, and the connectivity diff compares verdicts between running pods."
-        if unjudged
-        else ""
-    )
     replayed = _observed(env, live, old, rendered)
-    cut = cut_sentence(replayed) if replayed else None
+    data = plan_json(plan)
+    data.update(
+        connectivity={**json.loads(diff_json(diff)), "not_judged": unjudged},
+        environment=name,
+        sha=rendered.sha,
+        deployed_sha=deployed_sha,
+        signature=signature.to_json() if signature is not None else None,
+        observed_flows=replayed,
+    )
+    return PlanResult(name, target, plan, deployed_sha, signature, diff, unjudged, replayed, data)
+
+
+def _not_judged(result: PlanResult) -> str:
+    if not result.unjudged:
+        return ""
+    return (
+        f"Not judged in {', '.join(result.unjudged)}: the policies there change, but no pod "
+        "runs there, and the connectivity diff compares verdicts between running pods."
+    )
+
+
+def _report_to_actions(members: list[PlanResult]) -> None:
+    result = members[0]
+    cut = cut_sentence(result.replayed) if result.replayed else None
+    where = f"**{', '.join(m.name for m in members)}**\n\n" if "/" in result.name else ""
     report_to_actions(
         "plan",
-        f"{summary_line(plan)}\n\n{_connectivity(diff_markdown(diff), diff, not_judged)}"
+        f"{where}{summary_line(result.plan)}\n\n"
+        f"{_connectivity(diff_markdown(result.diff), result.diff, _not_judged(result))}"
         + (f"\n\n**Observed traffic:** {cut}" if cut else ""),
         {
-            **plan.counts,
-            "sha": rendered.sha,
-            "opened": len(diff.opened),
-            "closed": len(diff.closed),
-            **({"cut_flows": len(replayed["cut"])} if replayed else {}),
+            **result.plan.counts,
+            "sha": result.target.rendered.sha,
+            "opened": len(result.diff.opened),
+            "closed": len(result.diff.closed),
+            **({"cut_flows": len(result.replayed["cut"])} if result.replayed else {}),
         },
     )
-    if output in MACHINE_FORMATS:
-        data = plan_json(plan)
-        data.update(
-            connectivity={**json.loads(diff_json(diff)), "not_judged": unjudged},
-            environment=env.name,
-            sha=rendered.sha,
-            deployed_sha=deployed.commit_sha if deployed else None,
-            signature=signature.to_json() if signature is not None else None,
-            observed_flows=replayed,
-        )
-        echo_json(data, output)
-        return
-    out = console()
-    was = deployed.commit_sha[:12] if deployed and deployed.commit_sha else "nothing recorded"
-    out.print(f"plan for [bold]{env.name}[/]: {rendered.sha[:12]} (deployed: {was})")
-    if signature is not None:
-        out.print(signature_line(signature, target.settings))
-    print_plan(out, plan, verbose_unchanged=show_all)
+
+
+def _print_result(out: Console, members: list[PlanResult], show_all: bool) -> None:
+    result = members[0]
+    env, rendered = result.target.env, result.target.rendered
+    was = result.deployed_sha[:12] if result.deployed_sha else "nothing recorded"
+    names = ", ".join(m.name for m in members)
+    same = f" ({len(members)} clusters, the same plan)" if len(members) > 1 else ""
+    out.print(f"plan for [bold]{escape(names)}[/]{same}: {rendered.sha[:12]} (deployed: {was})")
+    if result.signature is not None:
+        out.print(signature_line(result.signature, result.target.settings))
+    print_plan(out, result.plan, verbose_unchanged=show_all)
     out.print("\n[bold]connectivity[/] (live endpoints, deployed revision -> this one)")
-    out.print(escape(_connectivity(diff_text(diff), diff, not_judged)))
-    if replayed and env.observed_flows is not None:
+    out.print(escape(_connectivity(diff_text(result.diff), result.diff, _not_judged(result))))
+    if result.replayed and env.observed_flows is not None:
         sources = ", ".join(env.observed_flows.sources)
         out.print(f"\n[bold]observed flows[/] ({escape(sources)})")
-        out.print(escape(replay_text(replayed)))
+        out.print(escape(replay_text(result.replayed)))
 
 
 def _connectivity(text: str, diff: ConnectivityDiff, not_judged: str) -> str:

@@ -1,0 +1,128 @@
+"""`rollout plan --env production` on a fleet of four real apiservers plans each
+cluster against its own live state and overlay: two identical clusters are
+shown once together, a cluster with its own overlay and one whose live state
+differs (a policy made by hand) each get their own plan."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rollout.cli.main import cli
+from rollout.devcluster.fleet import DevFleet
+from tests.harness.apiserver import ApiServer
+
+pytestmark = pytest.mark.integration
+
+
+def _policy(name: str, port: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": port}]}],
+        },
+    }
+
+
+def _repo(root: Path) -> Path:
+    repo = root / "repo"
+    for overlay, policies in (
+        ("production", [_policy("allow-web", 80)]),
+        ("production-us", [_policy("allow-web", 80), _policy("allow-metrics", 9100)]),
+    ):
+        folder = repo / "policies" / overlay
+        folder.mkdir(parents=True)
+        (folder / "policies.yaml").write_text(yaml.safe_dump_all(policies))
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "policies")
+    return repo
+
+
+def _config(root: Path, repo: Path, fleet: DevFleet[ApiServer]) -> Path:
+    kubeconfig = fleet.write_kubeconfig(root / "fleet.kubeconfig")
+    clusters: list[dict[str, Any]] = [
+        {"name": c.name, "kubeconfig": str(kubeconfig), "context": c.context}
+        for c in fleet.clusters
+    ]
+    clusters[2]["overlay"] = "production-us"  # us-east
+    config = {
+        "repository": {"path": str(repo), "subdirectory": "policies"},
+        "team": {"members": [{"name": "alice", "timezone": "UTC"}]},
+        "environments": [
+            {
+                "name": "staging",
+                "namespaces": ["shop"],
+                "overlay": "production",
+                "cluster": {"kubeconfig": str(kubeconfig), "context": fleet.clusters[0].context},
+            },
+            {
+                "name": "production",
+                "namespaces": ["shop"],
+                "overlay": "production",
+                "clusters": clusters,
+            },
+        ],
+    }
+    path = root / "rollout.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_identical_clusters_share_a_plan_and_the_others_get_their_own(
+    dev_fleet: DevFleet[ApiServer], tmp_path: Path
+) -> None:
+    for cluster in dev_fleet.clusters:
+        cluster.apiserver.create_namespace("shop")
+        cluster.apiserver.create_namespace("netpol-rollout")
+    # ap-south: someone made allow-web by hand, on another port
+    dev_fleet["ap-south"].apiserver.rest().create_or_replace(
+        "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies", _policy("allow-web", 8080)
+    )
+    config = _config(tmp_path, _repo(tmp_path), dev_fleet)
+
+    run = CliRunner().invoke(
+        cli,
+        ["plan", "-c", str(config), "--env", "production", "-o", "json"],
+        catch_exceptions=False,
+    )
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)
+    assert data["environment"] == "production"
+    groups = {tuple(g["clusters"]): g for g in data["groups"]}
+    assert list(groups) == [
+        ("production/canary", "production/eu-west"),
+        ("production/us-east",),
+        ("production/ap-south",),
+    ]
+    counts = {k: (g["counts"]["create"], g["counts"]["update"]) for k, g in groups.items()}
+    assert counts == {
+        ("production/canary", "production/eu-west"): (1, 0),
+        ("production/us-east",): (2, 0),
+        ("production/ap-south",): (0, 1),
+    }
+
+    text = CliRunner().invoke(
+        cli, ["plan", "-c", str(config), "--env", "production"], catch_exceptions=False
+    )
+    assert text.exit_code == 0, text.output
+    headers = [line for line in text.stdout.splitlines() if line.startswith("plan for ")]
+    assert [h.split(":")[0] for h in headers] == [
+        "plan for production/canary, production/eu-west (2 clusters, the same plan)",
+        "plan for production/us-east",
+        "plan for production/ap-south",
+    ]
