@@ -106,19 +106,8 @@ def _wave_window(
 ) -> NextWindow | None:
     """The current or next window of `wave_name` (its own rule, else the environment's);
     None without a window rule, or with no window within the search horizon."""
-    env = settings.environment(environment)
-    wave = env.wave(wave_name)
-    if wave is not None and wave.windows is not None:
-        env = env.model_copy(update={"windows": wave.windows})
-        settings = settings.model_copy(
-            update={
-                "environments": tuple(
-                    env if e.name == environment else e for e in settings.environments
-                )
-            }
-        )
     years = years_between(after, after)
-    rules = gate_rules(settings, environment, years=years)
+    rules = gate_rules(settings, environment, years=years, wave=wave_name)
     if not rules.enabled:
         return None  # no window rule: the wave may start any time
     window = current_or_next_window(rules, after)
