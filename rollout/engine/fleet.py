@@ -23,7 +23,7 @@ announcing which clusters run which revision.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -77,6 +77,8 @@ class FleetRollout:
         transitions: Transitions,
         announce: Announcer,
         clock: Clock,
+        *,
+        break_glass: Callable[[RolloutRecord], bool] = lambda _rollout: False,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -87,6 +89,7 @@ class FleetRollout:
         self._transitions = transitions
         self._announce = announce
         self._clock = clock
+        self._break_glass = break_glass
         # Waves announced by this process; after a restart they are enqueued again
         # and the outbox's idempotency keys (one per wave) drop the repeats.
         self._announced: set[tuple[str, str]] = set()
@@ -226,7 +229,9 @@ class FleetRollout:
             if not granted:
                 self._request_wave_approval(rollout, env, wave)
                 return f"wave {wave.name} needs a further approval: {why}"
-        if not self._gate.usable_now(env.name, now, wave=wave.name):
+        # Break-glass (recorded for the rollout) opens every wave's window, as one cluster's.
+        glass = self._break_glass(rollout)
+        if not glass and not self._gate.usable_now(env.name, now, wave=wave.name):
             start = self._gate.next_start(env.name, now, wave=wave.name)
             if start is None:
                 return f"no usable window for wave {wave.name} ahead"

@@ -78,7 +78,16 @@ class RolloutEngine:
         self._transitions = Transitions(store, announce, on_transition)
         self._deployments = Deployments(store, ops)
         self._fleet = FleetRollout(
-            settings, store, ops, gate, approvals, scheduler, self._transitions, announce, clock
+            settings,
+            store,
+            ops,
+            gate,
+            approvals,
+            scheduler,
+            self._transitions,
+            announce,
+            clock,
+            break_glass=self._break_glass,
         )
         self._environments = [env.name for env in settings.environments]
         self._lock = threading.RLock()

@@ -146,3 +146,14 @@ def test_each_wave_that_passed_is_announced_once_in_order(fleet: World) -> None:
     ]
     # Production's smoke.passed (every cluster verified) follows the last wave's.
     assert events[-2:] == ["wave.passed", "smoke.passed"]
+
+
+def test_break_glass_opens_every_wave_window(fleet: World) -> None:
+    fleet.gate.closed_waves["americas"] = fleet.clock.now + timedelta(days=3)
+    rollout = approved(fleet)
+    fleet.store.record_event("window.break_glass", actor="alice", channel="cli", rollout_id=rollout)
+    fleet.engine.drive_all()
+    fleet.clock.advance(minutes=5)
+    fleet.engine.drive_all()
+
+    assert fleet.state(rollout) == "done"
