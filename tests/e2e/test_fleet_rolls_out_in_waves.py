@@ -307,7 +307,7 @@ def test_kill9_in_the_middle_of_a_wave_converges_without_applying_twice(
     versions = _resource_versions(canary)
 
     deployment.start()
-    deployment.wait_state(sha, "done", timeout=180)
+    deployment.wait_state(sha, "done", timeout=300)
 
     for name in PRODUCTION:
         assert count_policies(_server(fleet, name), "many")() == MANY, name
