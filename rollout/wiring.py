@@ -331,7 +331,7 @@ def format_duration(span: timedelta) -> str:
 
 
 def _describe(c: Connection) -> str:
-    return f"{c.from_ns}/{c.from_name} -> {c.to_ns}/{c.to_name} {c.protocol}/{c.ports_text}"
+    return f"{c.from_ns}/{c.from_name} -> {c.to_ns}/{c.to_name} {c.protocol} {c.ports_text}"
 
 
 def _opened(c: Connection) -> OpenedConnection:

@@ -150,7 +150,8 @@ class OpenedConnection:
             target = f"{self.to_namespace}/{self.to_name}"
         else:
             target = self.to_name
-        port = f" on {self.protocol}/{self.port}" if self.port else f" on any {self.protocol} port"
+        # The compact form of `policy diff` and `policy matrix`: `TCP 5432`, `TCP all`.
+        port = f" {self.protocol} {self.port if self.port else 'all'}"
         via = f" (policy {', '.join(self.policies)})" if self.policies else ""
         return f"{source} -> {target}{port}{via}"
 

@@ -275,7 +275,7 @@ class DemoView:
                 continue
             target = str(c.get("target") or "")
             if c.get("port"):
-                target += f" {c.get('port')}/{c.get('protocol') or 'TCP'}"
+                target += f" {c.get('protocol') or 'TCP'} {c.get('port')}"
             name = escape(str(c.get("name")))
             if r.why_not_run in causes:
                 number = causes.index(r.why_not_run) + 1

@@ -1,6 +1,7 @@
 """The demo's wording: stored records (events, diffs, smoke entries, payloads) in words.
 
-No Python reprs and no content hashes; ports as `9090/TCP`, as everywhere else.
+No Python reprs and no content hashes; ports as `TCP 9090`, as `policy diff`,
+the PR comment, the dashboard and the digest write them.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from rollout.store.records import StageEvent
 
 
 def port_text(c: Mapping[str, Any]) -> str:
-    """`9090/TCP` (or a range, `8447-8450/TCP`, or `all/TCP`), as everywhere else."""
+    """`TCP 9090` (or a range, `TCP 8447-8450`, or `TCP all`), as `policy diff` writes them."""
     protocol = str(c.get("protocol") or "TCP")
     ports = c.get("ports")
     if ports in (None, ""):
         ports = c.get("port") if c.get("port") not in (None, "") else "all"
-    return f"{ports}/{protocol}"
+    return f"{protocol} {ports}"
 
 
 def event_text(event: StageEvent) -> str:

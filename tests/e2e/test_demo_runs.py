@@ -149,7 +149,7 @@ def test_demo_tells_both_commits_at_80_columns_then_serves_the_dashboard(
             "applied to production",
             "connectivity diff for production: 1 opened",
             "lint: no findings",  # the good commit is clean (it said "9 finding(s)")
-            "+ frontend/web-0 → backend/api-0  9090/TCP",
+            "+ frontend/web-0 → backend/api-0  TCP 9090",
             "simulated node",
             "notifications received by the webhook 'demo-receiver' (all signatures valid)",
             "approval.granted",

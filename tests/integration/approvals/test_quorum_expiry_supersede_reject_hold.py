@@ -174,7 +174,7 @@ def test_security_group_is_required_when_sensitive_ingress_opens(service: Servic
     assert answer["approval"]["missing_groups"] == {"security": 1}
     assert answer["approval"]["who_can_approve"] == ["sec"]
     assert any(
-        "risk rule 'sensitive-ingress'" in r and "shop/web -> payments/ledger on TCP/5432" in r
+        "risk rule 'sensitive-ingress'" in r and "shop/web -> payments/ledger TCP 5432" in r
         for r in answer["approval"]["reasons"]
     )
     final = call(service, "sec", f"/rollouts/{rollout.id}/approve").json()

@@ -124,7 +124,7 @@ def test_each_risk_rule_names_the_connection_that_triggered_it() -> None:
     assert [f.rule for f in findings] == ["sensitive", "cross-ns", "egress"]
     assert findings[0].reason == (
         "risk rule 'sensitive': opens ingress to workload payments/ledger labelled "
-        "data=sensitive: shop/web -> payments/ledger on TCP/5432 (policy allow-web); "
+        "data=sensitive: shop/web -> payments/ledger TCP 5432 (policy allow-web); "
         "needs 1 approval(s) from security"
     )
     assert findings[1].connections == (WEB_TO_LEDGER,)  # external egress is not cross-namespace

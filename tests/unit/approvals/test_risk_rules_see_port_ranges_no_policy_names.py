@@ -42,4 +42,4 @@ def test_a_widened_range_is_stored_and_seen_by_risk_rules_as_the_new_ports() -> 
     ]
     stored = found.diff["opened"]
     assert [(c["port"], c["end_port"], c["ports"]) for c in stored] == [(8447, 8450, "8447-8450")]
-    assert found.diff["riskiest"] == ["+ shop/client -> shop/proxy TCP/8447-8450"]
+    assert found.diff["riskiest"] == ["+ shop/client -> shop/proxy TCP 8447-8450"]

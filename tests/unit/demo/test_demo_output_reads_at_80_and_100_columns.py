@@ -1,5 +1,5 @@
 """What `rollout demo` prints, from recorded records, at 80 and 100 columns: each fact once
-in words (no reprs, hashes or payload dumps without -v), ports as `9090/TCP`, the bad
+in words (no reprs, hashes or payload dumps without -v), ports as `TCP 9090`, the bad
 commit explained, and one rollout's notifications never mixed with another's."""
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def test_no_reprs_hashes_or_payload_dumps(width: int) -> None:
     for wrong in ("None", "reason=", "content_hash", "['", "{'", "TCP/", '"schema_version"'):
         assert wrong not in text, wrong
     assert not re.search(r"\b[0-9a-f]{40}\b", text), "full commit shas or content hashes"
-    assert "+ frontend/web-0 → backend/api-0  9090/TCP" in text
+    assert "+ frontend/web-0 → backend/api-0  TCP 9090" in text
     assert "because of backend/allow-frontend-metrics-ingress" in text
 
 
