@@ -105,11 +105,12 @@ class Deployment:
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        self.wait_for(lambda: self._ready(), "the service to be ready", timeout=30)
+        # Generous: a loaded CI machine imports the service slowly; a hang still fails.
+        self.wait_for(lambda: self._ready(), "the service to be ready", timeout=120)
 
     def _ready(self) -> bool:
         try:
-            return requests.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            return requests.get(f"{self.url}/readyz", timeout=5).status_code == 200
         except requests.RequestException:
             return False
 

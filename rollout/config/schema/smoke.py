@@ -82,8 +82,9 @@ class SmokeSettings(Strict):
     )
     rollback_on_failure: bool = Field(
         default=True,
-        description="Accepted but not read yet: a failed smoke test always re-applies the "
-        "last good revision, whatever this says.",
+        description="A failed smoke test re-applies the last good revision (in a fleet: "
+        "the failed cluster, or its wave). `false` keeps the failed revision in place for "
+        "inspection and says so.",
     )
     scripts: tuple[SmokeScript, ...] = Field(
         default=(), description="Custom checks, run after the probe checks."
