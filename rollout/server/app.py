@@ -44,11 +44,8 @@ from rollout.server.context import (
     ServerStore,
     SlackIntegration,
 )
-from rollout.server.github_routes import (
-    github_comment_poster,
-    github_pull_request_head,
-    github_router,
-)
+from rollout.server.github_api import github_comment_poster, github_pull_request_head
+from rollout.server.github_routes import github_router
 from rollout.server.limits import BodySizeLimit
 from rollout.server.slack_routes import post_to_response_url, slack_router, slack_view_opener
 
