@@ -144,7 +144,7 @@ class ReviewDigestJob:
         workloads = self._workloads(env) if env.workloads else None
         live = live_snapshot(env, include_policies=True, workloads=workloads)
         findings = lint(load_cluster(live), env.namespaces)
-        drift = tuple(self._drift(env, now))
+        drift = tuple(self._drift(env, now, name or env.name))
         return EnvironmentReview(name or env.name, tuple(findings), drift)
 
     def _workloads(self, env: Environment) -> list[dict[str, Any]]:
@@ -159,7 +159,8 @@ class ReviewDigestJob:
             self._git, env, sha or self._git.head(self._settings.repository.branch)
         )
 
-    def _drift(self, env: Environment, now: datetime) -> list[DriftItem]:
+    def _drift(self, env: Environment, now: datetime, name: str) -> list[DriftItem]:
+        # `name`: what the drift is reported under (a fleet's cluster as `env/cluster`).
         cluster = cluster_for(env)
         try:
             deployed = state_for(env, cluster).read()
@@ -181,7 +182,7 @@ class ReviewDigestJob:
             return []
         finally:
             cluster.close()
-        return drift_items(plan, env.name, now)
+        return drift_items(plan, name, now)
 
     def history(self, start: datetime, end: datetime) -> tuple[list[str], list[str], int, int]:
         """(opened, closed, rollouts, rollbacks) from the store for [start, end).

@@ -1,12 +1,14 @@
-"""`rollout plan --env production` on a fleet of four real apiservers plans each
-cluster against its own live state and overlay: two identical clusters are
-shown once together, a cluster with its own overlay and one whose live state
-differs (a policy made by hand) each get their own plan."""
+"""A fleet of four real apiservers, cluster by cluster: `rollout plan --env
+production` plans each against its own live state and overlay (two identical
+clusters shown once together, a cluster with its own overlay and one whose
+live state differs each get their own plan), and the review digest names the
+cluster where a policy drifted."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,15 @@ import yaml
 from click.testing import CliRunner
 
 from rollout.cli.main import cli
+from rollout.config import load_config
 from rollout.devcluster.fleet import DevFleet
+from rollout.digest_job import ReviewDigestJob
+from rollout.kube.apply import KubeCluster
+from rollout.kube.client import KubeClient
+from rollout.render import Renderer
+from rollout.revision import apply_revision, render_revision
+from rollout.store import open_store
+from rollout.wiring import git_for, state_for
 from tests.harness.apiserver import ApiServer
 
 pytestmark = pytest.mark.integration
@@ -125,4 +135,40 @@ def test_identical_clusters_share_a_plan_and_the_others_get_their_own(
         "plan for production/canary, production/eu-west (2 clusters, the same plan)",
         "plan for production/us-east",
         "plan for production/ap-south",
+    ]
+
+
+def test_the_digest_names_the_cluster_where_a_policy_drifted(
+    dev_fleet: DevFleet[ApiServer], tmp_path: Path
+) -> None:
+    for cluster in dev_fleet.clusters:
+        cluster.apiserver.create_namespace("shop")
+        cluster.apiserver.create_namespace("netpol-rollout")
+    repo = _repo(tmp_path)
+    settings = load_config(_config(tmp_path, repo, dev_fleet))
+    git = git_for(settings.repository)
+    sha = git.head("main")
+    env = settings.target("production/eu-west")
+    with KubeCluster(KubeClient.from_ref(env.cluster)) as cluster:
+        rendered = render_revision(git, Renderer(), settings.repository, env, sha)
+        report = apply_revision(
+            cluster, state_for(env, cluster), env, rendered, now=lambda: datetime.now(UTC)
+        )
+        assert report.status in ("applied", "unchanged")
+        # someone widens allow-web by hand, in eu-west only
+        cluster.client.request(
+            "PATCH",
+            "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies/allow-web",
+            body={"spec": {"ingress": [{"ports": [{"port": 8443}]}]}},
+            content_type="application/merge-patch+json",
+        )
+    now = datetime.now(UTC)
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", clock=lambda: now)
+    try:
+        job = ReviewDigestJob(settings, store, git, clock=lambda: now)
+        review = job.review_environment(env, now, name="production/eu-west")
+    finally:
+        store.close()
+    assert [(d.environment, d.object, d.change) for d in review.drift] == [
+        ("production/eu-west", "shop/allow-web", "edited in cluster")
     ]
