@@ -179,10 +179,11 @@ def _policy_name(ref: str) -> str:
 
 
 def connection_line(connection: Mapping[str, Any]) -> str:
-    """`payments/api -> ledger/db TCP 5432` from a stored diff's connection."""
+    """`payments/api -> ledger/db TCP 5432` (or `TCP 8447-8450`) from a stored diff's connection."""
+    ports = connection.get("ports") or connection.get("port", "?")  # `ports` covers a range
     return (
         f"{connection.get('from', '?')} -> {connection.get('to', '?')} "
-        f"{connection.get('protocol', 'TCP')} {connection.get('port', '?')}"
+        f"{connection.get('protocol', 'TCP')} {ports}"
     )
 
 

@@ -166,3 +166,11 @@ def test_findings_in_only_some_environments_name_them() -> None:
         ("NetworkPolicy/shop/ghost", ("staging",)),
     ]
     assert (digest.rollouts, digest.rollbacks) == (3, 1)
+
+
+def test_net_connectivity_names_a_whole_port_range() -> None:
+    # A stored diff says `ports: 8447-8450`; the digest once showed only `TCP 8447`.
+    ranged = {"from": "a/x", "to": "b/y", "port": 8447, "end_port": 8450, "ports": "8447-8450"}
+    everything = {"from": "a/x", "to": "b/z", "port": 1, "end_port": 65535, "ports": "all"}
+    opened, _ = net_connectivity([{"opened": [ranged | {"protocol": "TCP"}, everything]}])
+    assert opened == ["a/x -> b/y TCP 8447-8450", "a/x -> b/z TCP all"]
