@@ -44,6 +44,14 @@ def _words(line: str) -> list[str]:
     return words[1:]
 
 
+@pytest.fixture(autouse=True)
+def _api_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The API commands' lines rely on the documented ROLLOUT_SERVER/ROLLOUT_TOKEN
+    # (the guide exports ROLLOUT_SERVER before using them).
+    monkeypatch.setenv("ROLLOUT_SERVER", "http://127.0.0.1:8787")
+    monkeypatch.setenv("ROLLOUT_TOKEN", "token")
+
+
 def test_the_docs_have_cli_examples() -> None:
     assert len(EXAMPLES) > 20
 
