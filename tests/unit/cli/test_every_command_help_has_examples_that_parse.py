@@ -10,7 +10,7 @@ import click
 import pytest
 
 from rollout.cli.main import COMMANDS, cli
-from tests.unit.test_docs_cli_examples_parse import _words, test_a_documented_command_line_parses
+from tests.unit import test_docs_cli_examples_parse as documented
 
 
 def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
@@ -64,6 +64,6 @@ def test_help_ends_with_examples_of_that_command_that_parse(
     if path:
         assert any(line.startswith(prefix) for line in examples), (prefix, examples)
     for line in examples:
-        if "COMMAND" in _words(line):
+        if "COMMAND" in documented._words(line):
             continue  # `rollout COMMAND -h`, a placeholder
-        test_a_documented_command_line_parses(line)
+        documented.test_a_documented_command_line_parses(line)
