@@ -41,7 +41,7 @@ def config_option(function: F) -> F:
 MACHINE_FORMATS = ("json", "yaml")
 
 
-class OutputChoice(click.Choice[str]):
+class OutputChoice(click.Choice):  # type: ignore[type-arg]  # generic only from click 8.2
     """`-o`: table|json|yaml plus a command's own formats; `text` is taken for `table`."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
