@@ -13,7 +13,7 @@ import click
 
 from rollout.cli.options import DEFAULT_CONFIG, load_settings
 from rollout.core.objects import Manifest
-from rollout.errors import InputError
+from rollout.errors import ConfigError, InputError
 from rollout.manifests import C_LOADER, SLOW_LOADER, ParseCache, load_manifests, split_origins
 from rollout.policy import ClusterModel, load_cluster
 from rollout.render import is_kustomization
@@ -26,19 +26,18 @@ def _warn(message: str) -> None:
 def live_objects(
     env_name: str, config_path: Path, *, include_policies: bool = False
 ) -> list[dict[str, Any]]:
-    """The cluster of environment `env_name`: namespaces, pods, services (and policies)."""
+    """The cluster of environment `env_name` (a fleet's cluster: `ENV/CLUSTER`):
+    namespaces, pods, services (and policies)."""
     # The kubernetes client is imported only when --live asks for a cluster.
     from rollout.kube.client import api_client_for
     from rollout.kube.snapshot import read_snapshot
 
     settings = load_settings(config_path)
-    envs = {e.name: e for e in settings.environments}
-    if env_name not in envs:
-        raise InputError(
-            f"--live {env_name}: no such environment in {config_path} "
-            f"(known: {', '.join(sorted(envs)) or 'none'})"
-        )
-    api = api_client_for(envs[env_name].connection(), pool_size=4)
+    try:
+        connection = settings.target(env_name).connection()
+    except ConfigError as exc:  # unknown environment or cluster; a fleet named bare
+        raise InputError(f"--live {env_name}: {exc} ({config_path})") from None
+    api = api_client_for(connection, pool_size=4)
     try:
         return read_snapshot(api, include_policies=include_policies)
     finally:

@@ -1,8 +1,9 @@
 """A fleet of four real apiservers, cluster by cluster: `rollout plan --env
 production` plans each against its own live state and overlay (two identical
 clusters shown once together, a cluster with its own overlay and one whose
-live state differs each get their own plan), and the review digest names the
-cluster where a policy drifted."""
+live state differs each get their own plan), the review digest names the
+cluster where a policy drifted, and `--live ENV/CLUSTER` reads one cluster's
+pods for the connectivity commands."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rollout.cli.main import cli
 from rollout.config import load_config
 from rollout.devcluster.fleet import DevFleet
 from rollout.digest_job import ReviewDigestJob
+from rollout.errors import InputError
 from rollout.kube.apply import KubeCluster
 from rollout.kube.client import KubeClient
 from rollout.render import Renderer
@@ -172,3 +174,50 @@ def test_the_digest_names_the_cluster_where_a_policy_drifted(
     assert [(d.environment, d.object, d.change) for d in review.drift] == [
         ("production/eu-west", "shop/allow-web", "edited in cluster")
     ]
+
+
+LIVE_POLICY = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "db-from-web", "namespace": "live"},
+    "spec": {
+        "podSelector": {"matchLabels": {"app": "db"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}],
+    },
+}
+
+
+def _live_pod(name: str, app: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {"containers": [{"name": "main", "image": "registry.invalid/none:1"}]},
+    }
+
+
+def test_live_connectivity_is_read_from_the_named_cluster(
+    dev_fleet: DevFleet[ApiServer], tmp_path: Path
+) -> None:
+    # The same pod names, other labels: `batch` is a web pod in eu-west only.
+    for name, batch_app in (("canary", "batch"), ("eu-west", "web")):
+        server = dev_fleet[name].apiserver
+        server.create_namespace("live")
+        for pod in (_live_pod("db", "db"), _live_pod("batch", batch_app)):
+            server.rest().create("/api/v1/namespaces/live/pods", pod)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(LIVE_POLICY))
+    config = _config(tmp_path, _repo(tmp_path), dev_fleet)
+
+    def explain(live: str) -> Any:
+        args = ["policy", "explain", str(policy), "-c", str(config), "--live", live]
+        args += ["--from", "live/batch", "--to", "live/db", "--port", "5432/TCP"]
+        return CliRunner().invoke(cli, args)
+
+    canary, eu_west = explain("production/canary"), explain("production/eu-west")
+    assert canary.exit_code == 0 and "DENIED" in canary.output, canary.output
+    assert eu_west.exit_code == 0 and "ALLOWED" in eu_west.output, eu_west.output
+
+    bare = explain("production")
+    assert bare.exit_code == InputError.exit_code, bare.output  # a message, no traceback
+    assert "is a fleet of 4 cluster(s); name one of them: production/canary" in bare.output
+    unknown = explain("production/mars")
+    assert "no cluster 'mars' in environment 'production'" in unknown.output
