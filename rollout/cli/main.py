@@ -106,11 +106,17 @@ class LazyGroup(RolloutGroup):
         # The listing reads the table, so `--help` imports no command module.
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
         rows = [
-            (name, click.utils.make_default_short_help(summary, limit))
-            for name, (_, summary) in sorted(COMMANDS.items())
+            (name, _shortened(summary, limit)) for name, (_, summary) in sorted(COMMANDS.items())
         ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _shortened(summary: str, limit: int) -> str:
+    """`summary` cut at a word to fit `limit` (click's own helper is deprecated in 8.5)."""
+    if len(summary) <= limit:
+        return summary
+    return summary[: max(limit - 3, 0)].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
 @click.group(

@@ -184,7 +184,7 @@ def _table(summary: Mapping[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     console = Console(file=out, width=None if out.isatty() else 200, soft_wrap=False)
     for line in replay_header(summary):
         console.print(line, highlight=False)

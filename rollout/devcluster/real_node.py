@@ -33,11 +33,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Self
 
@@ -175,6 +177,26 @@ class RealNode:
             host.run(["iptables", "-t", table, "-F"], netns=self.netns)
             host.run(["iptables", "-t", table, "-X"], netns=self.netns)
         host.run(["ipset", "destroy"], netns=self.netns, check=False)
+
+    @contextlib.contextmanager
+    def enforcer_paused(self) -> Iterator[Callable[[], None]]:
+        """kube-router frozen (SIGSTOP): pods started now run without their rules, as
+        they do while a busy enforcer has not synced. Yields `resume`; resumed on exit."""
+        process = self._processes.get("kube-router")
+        if process is None:
+            raise HarnessError("kube-router is not running: nothing to pause")
+        os.kill(process.pid, signal.SIGSTOP)
+        resumed = threading.Event()
+
+        def resume() -> None:
+            if not resumed.is_set():
+                resumed.set()
+                os.kill(process.pid, signal.SIGCONT)
+
+        try:
+            yield resume
+        finally:
+            resume()
 
     def start_enforcer(self) -> None:
         if "kube-router" not in self._processes:

@@ -48,6 +48,7 @@ from rollout.smoke.probe import (
     NODE_ANNOTATION,
     ROLE_LABEL,
     SELF_TEST_PORT,
+    SETTLE_ENV,
     UDP_TEST_PORT,
     decode_checks,
 )
@@ -306,6 +307,8 @@ class SimulatedNode:
                 "TERMINATION_LOG": str(log),
                 **({"NR_BROKEN_TOOLS": "1"} if self.broken_tools else {}),
                 **env,
+                # The engine judges every connection at once: no enforcer lag to wait out.
+                SETTLE_ENV: "0",
             }
             # container.command is ["sh", "-c", SCRIPT]: run exactly that.
             began = time.monotonic()

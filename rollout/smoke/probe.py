@@ -2,7 +2,8 @@
 
 The probe pod runs `sh -c PROBE_SCRIPT` with the checks in the `CHECKS`
 environment variable, one per line: `INDEX KIND HOST PORT WAIT TIMEOUT`.
-Every check runs in the background and loops until it connects or its
+After its self-test it waits `SETTLE` seconds (the enforcer's lag for a new
+pod, see SETTLE_ENV), then every check runs in the background and loops until it connects or its
 timeout passes, opening a new connection each attempt (established
 connections can survive a new deny rule). The same loop serves both
 verdicts: an expected allow passes if it connected before the deadline, an
@@ -37,6 +38,11 @@ ROLE_LABEL = "netpol-rollout.io/smoke-role"
 # node sets it and results say nothing about it.
 NODE_ANNOTATION = "netpol-rollout.io/node"
 CHECKS_ENV = "CHECKS"
+# Seconds the probe waits after its self-test before any check runs: an
+# enforcer that programs a new pod's rules after the pod starts (kube-router
+# does, on its next sync) would let the first connections of a fresh probe
+# pod through, passing an allow the policies block or failing a deny.
+SETTLE_ENV = "SETTLE"
 SELF_TEST_PORT = 17002  # the self-test's TCP listener on the pod's loopback
 CLOSED_TEST_PORT = 17001  # nothing listens there: a tool that "connects" is not trusted
 UDP_TEST_PORT = 17003  # the self-test's UDP listener
@@ -115,6 +121,7 @@ while [ $i -lt 3 ]; do
   i=$((i + 1)); sleep 0.3
 done
 kill $l 2>/dev/null
+sleep "${SETTLE:-0}"
 printf '%s\n' "$CHECKS" | {
   while read -r id kind host port wait timeout; do
     [ -n "$id" ] && probe "$id" "$kind" "$host" "$port" "$wait" "$timeout" &
@@ -258,13 +265,17 @@ def probe_pod(
     image: str,
     checks: Sequence[EncodedCheck],
     deadline_seconds: int,
+    settle_seconds: int = 0,
 ) -> dict[str, Any]:
     """The probe pod manifest: source labels + run labels, checks in the environment."""
     container = {
         "name": "probe",
         "image": image,
         "command": ["sh", "-c", PROBE_SCRIPT],
-        "env": [{"name": CHECKS_ENV, "value": encode_checks(checks)}],
+        "env": [
+            {"name": CHECKS_ENV, "value": encode_checks(checks)},
+            {"name": SETTLE_ENV, "value": str(settle_seconds)},
+        ],
     }
     return _pod(name, namespace, {**source_labels, **labels}, container, deadline_seconds)
 

@@ -11,6 +11,7 @@ kubelet ends them even when the runner is killed outright.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -68,6 +69,7 @@ class RunOptions:
     start_timeout: float = 120.0
     parallelism: int = 4
     poll_interval: float = 0.5
+    settle: float = 5.0  # smoke.settle: a new probe pod waits this long before its checks
     rollout_id: str = ""
     commit_sha: str = ""
     kubeconfig: str = ""
@@ -184,7 +186,10 @@ class _Run:
         self._created: dict[tuple[str, str], None] = {}
         self._lock = threading.Lock()
         longest = max((p.max_timeout for p in plan.probes), default=0.0)
-        self.deadline_seconds = int(options.start_timeout + longest + 2 * FINISH_GRACE_SECONDS)
+        self.settle_seconds = math.ceil(options.settle)
+        self.deadline_seconds = int(
+            options.start_timeout + self.settle_seconds + longest + 2 * FINISH_GRACE_SECONDS
+        )
 
     def node(self) -> str:
         """Where the probes ran, as the node that ran them says ("real", "simulated");
@@ -423,10 +428,11 @@ class _Run:
             image=self.options.image,
             checks=pods.encoded(probe, hosts),
             deadline_seconds=self.deadline_seconds,
+            settle_seconds=self.settle_seconds,
         )
         try:
             self._create(manifest)
-            finish = max(c.timeout for c in checks) + FINISH_GRACE_SECONDS
+            finish = self.settle_seconds + max(c.timeout for c in checks) + FINISH_GRACE_SECONDS
             state = self._wait(namespace, name, until_running=False, finish=finish)
         except (ClusterError, _PodFailed) as exc:
             cause = exc.cause if isinstance(exc, _PodFailed) else ""

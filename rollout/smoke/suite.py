@@ -61,6 +61,7 @@ def options_for(
         image=smoke.image,
         start_timeout=smoke.start_timeout.total_seconds(),
         parallelism=smoke.parallelism,
+        settle=smoke.settle.total_seconds(),
         rollout_id=rollout_id,
         commit_sha=commit_sha,
         kubeconfig=kubeconfig,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from rollout.config.schema.types import Duration, Strict
+from rollout.config.schema.types import Duration, DurationOrZero, Strict
 
 
 class SmokeScript(Strict):
@@ -65,6 +65,13 @@ class SmokeSettings(Strict):
     start_timeout: Duration = Field(
         default=timedelta(seconds=120),
         description="A probe pod not running by then (image pull, scheduling) fails its checks.",
+    )
+    settle: DurationOrZero = Field(
+        default=timedelta(seconds=5),
+        description="How long a new probe pod waits before its checks count. Enforcers "
+        "that program a new pod's rules after it starts (kube-router on its next sync) let "
+        "its first connections through; `0s` where the plugin isolates pods before they "
+        "run.",
     )
     parallelism: int = Field(
         default=4, ge=1, le=64, description="Probe pods started and checked at once (1-64)."

@@ -28,8 +28,10 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_DURATION_SECONDS = 3660 * 86400
 
 
-def parse_duration(value: Any) -> timedelta:
-    """`90`, `90s`, `5m`, `1h30m`, `7d` -> timedelta; negative or zero is refused."""
+def parse_duration(value: Any, *, zero: bool = False) -> timedelta:
+    """`90`, `90s`, `5m`, `1h30m`, `7d` -> timedelta; negative or (unless `zero`) zero is
+    refused."""
+    wanted = "zero or a positive duration" if zero else "a positive duration"
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, bool):
@@ -39,7 +41,7 @@ def parse_duration(value: Any) -> timedelta:
     elif isinstance(value, str):
         text = value.strip()
         if text.startswith("-") and _DURATION_PART.sub("", text[1:]) == "" and text[1:]:
-            raise ValueError(f"must be a positive duration, got {value!r}")
+            raise ValueError(f"must be {wanted}, got {value!r}")
         if not text or _DURATION_PART.sub("", text) != "":
             raise ValueError(f"expected a duration like 60s, 5m or 24h, got {value!r}")
         parts = _DURATION_PART.findall(text)
@@ -50,12 +52,14 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(f"expected a duration like 60s, 5m or 24h, got {value!r}")
     if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
         raise ValueError(f"must be at most 3660d (ten years), got {value!r}")
-    if seconds <= 0:
-        raise ValueError(f"must be a positive duration, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise ValueError(f"must be {wanted}, got {value!r}")
     return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+# A duration where `0s` means "not at all".
+DurationOrZero = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v, zero=True))]
 
 
 def _check_timezone(name: str) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -14,11 +16,14 @@ from rollout.devcluster.binaries import KubeBinaries
 from rollout.devcluster.real_node import RealNode
 from rollout.kube.probes import ProbePods
 from rollout.smoke.probe import ENV_LABEL, ROLE_LABEL
+from rollout.smoke.results import SmokeReport
 from rollout.smoke.runner import run_smoke_suite
 from rollout.smoke.scripts import ScriptRun
 from tests.harness.apiserver import ApiServer
+from tests.harness.real_node import network_policy
 from tests.integration.realnode.conftest import (
     World,
+    apply_policies,
     baseline,
     leftover_probe_pods,
     options,
@@ -140,3 +145,49 @@ def _wait_probe_running(probe_pods: ProbePods, world: World, timeout: float) -> 
                 return f"{pod.namespace}/{pod.name}"
         time.sleep(0.2)
     raise AssertionError(f"no probe pod ran; pods: {leftover_probe_pods(probe_pods, world)}")
+
+
+def test_a_new_probe_pod_waits_out_the_enforcers_lag(
+    real_node: RealNode, real_node_apiserver: ApiServer, world: World, probe_pods: ProbePods
+) -> None:
+    # Egress from web is denied; api takes anything. A fresh probe pod in web runs
+    # without its rules until kube-router syncs it (the Kubernetes docs: a pod created
+    # before the plugin handled its policies "may be started unprotected"). The demo's
+    # bad commit once passed an allow the policies block that way.
+    apply_policies(
+        real_node,
+        real_node_apiserver,
+        [network_policy(world.web, "deny-egress", {"podSelector": {}, "policyTypes": ["Egress"]})],
+    )
+    plan = plan_of(world, [web_to_api(world, 8080, "deny")], canary=False)
+
+    def run(settle: float) -> SmokeReport:
+        with real_node.enforcer_paused() as resume:
+            # Resumed once the probe pod has run a moment: its first checks went out
+            # without rules, as they would while a busy enforcer catches up.
+            waiter = threading.Thread(target=resume_after_probe_runs, args=(resume,))
+            waiter.start()
+            try:
+                return run_smoke_suite(plan, probe_pods, options(world, real_node, settle=settle))
+            finally:
+                waiter.join()
+
+    def resume_after_probe_runs(resume: Callable[[], None]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pods = probe_pods.list(world.web, {ROLE_LABEL: "probe"})
+            if any(p.phase in ("Running", "Succeeded", "Failed") for p in pods):
+                time.sleep(2)
+                break
+            time.sleep(0.1)
+        resume()
+
+    unsettled = run(settle=0)
+    (failure,) = unsettled.failures  # the hazard is real here: the first connection got out
+    assert failure.observed == "connected", unsettled.summary()
+
+    settled = run(settle=10)
+    assert settled.passed, "\n".join(r.message for r in settled.failures)
+    (result,) = settled.results
+    assert result.observed == "blocked"
+    assert leftover_probe_pods(probe_pods, world) == []

@@ -112,7 +112,8 @@ def test_a_probe_image_that_cannot_be_pulled_fails_fast_with_the_reason(
 
     assert not report.passed
     assert all(r.outcome == "error" for r in report.results)
-    assert any("ImagePull" in r.message or "ErrImage" in r.message for r in report.results), [
-        r.message for r in report.results
-    ]
+    # The pull failure is the root cause every check shares, stated once (issue 15, defect 6).
+    reasons = [r.why_not_run for r in report.results]
+    assert all("ImagePull" in why or "ErrImage" in why for why in reasons), reasons
+    assert any("ImagePull" in cause or "ErrImage" in cause for cause in report.causes())
     assert leftover_probe_pods(probe_pods, world) == []
