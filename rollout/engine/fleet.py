@@ -360,6 +360,16 @@ class FleetRollout:
         last = self._store.last_deployment(env.name)
         if last is None or last.rollout_id != rollout.id or last.commit_sha != rollout.commit_sha:
             self._store.record_deployment(env.name, rollout.commit_sha, "", rollout_id=rollout.id)
+        clusters = revisions(rows)
+        # What a single cluster announces on its apply, once every cluster runs the
+        # commit; its idempotency key drops a repeat after a restart.
+        applied = {
+            "summary": f"production applied at {rollout.commit_sha[:12]} on {len(rows)} "
+            f"cluster(s) in {len(plan.waves)} wave(s)",
+            "environment": env.name,
+            "clusters": clusters,
+        }
+        self._store.enqueue(self._announce(rollout, "production.applied", applied))
         summary = f"{len(rows)} cluster(s) verified in {len(plan.waves)} wave(s)"
         return self._transitions.move(
             rollout,
@@ -368,7 +378,7 @@ class FleetRollout:
             details={
                 "summary": summary,
                 "environment": env.name,
-                "clusters": revisions(rows),
+                "clusters": clusters,
             },
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -118,4 +119,32 @@ def test_a_crash_during_a_rollback_finishes_the_rollback_after_restart(fleet: Wo
         c
         for c in ops.calls
         if c[0] == "apply" and c[1] != "production/canary-1" and c[1] != "staging"
+    ]
+
+
+def test_a_crash_before_the_fleet_is_marked_verified_announces_production_applied_once(
+    fleet: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rollout = approved(fleet)
+    transition = fleet.store.transition
+    crashed: list[str] = []
+
+    def dies_once_before_verified(*args: Any, **kwargs: Any) -> Any:
+        if args[2] == "production_verified" and not crashed:
+            crashed.append(args[0])
+            raise Crash("killed after production.applied was queued")
+        return transition(*args, **kwargs)
+
+    monkeypatch.setattr(fleet.store, "transition", dies_once_before_verified)
+
+    _restart_until_done(fleet, rollout)
+
+    assert crashed == [rollout]
+    assert fleet.state(rollout) == "done"
+    applied = [
+        i for i in fleet.store.outbox_items(rollout_id=rollout) if i.event == "production.applied"
+    ]
+    # Queued by both processes; the outbox kept one per channel.
+    assert [i.idempotency_key for i in applied] == [
+        f"{rollout}:production:production.applied:slack"
     ]

@@ -144,8 +144,10 @@ def test_each_wave_that_passed_is_announced_once_in_order(fleet: World) -> None:
         f"{rollout}:production:wave.passed:{wave}:slack"
         for wave in ("canary", "europe", "americas")
     ]
-    # Production's smoke.passed (every cluster verified) follows the last wave's.
-    assert events[-2:] == ["wave.passed", "smoke.passed"]
+    # Once every cluster runs the commit: production.applied (what subscribers of a
+    # single cluster's apply get), then smoke.passed, after the last wave's.
+    assert events[-3:] == ["wave.passed", "production.applied", "smoke.passed"]
+    assert events.count("production.applied") == 1
 
 
 def test_break_glass_opens_every_wave_window(fleet: World) -> None:
