@@ -147,7 +147,7 @@ def decode_text(data: bytes, source: str, *, error: ErrorClass) -> str:
 
 def _too_large(source: str, limit: int) -> str:
     return (
-        f"{source}: larger than {limit:,} bytes, the limit for one YAML file "
+        f"{source}: larger than {limit:,} bytes, the limit for one YAML or JSON file "
         f"(ROLLOUT_YAML_MAX_BYTES sets another)"
     )
 

@@ -106,8 +106,11 @@ def test_files_over_the_size_limit_are_refused(
 ) -> None:
     monkeypatch.setenv("ROLLOUT_YAML_MAX_BYTES", "100")
     (tmp_path / "big.yaml").write_text("kind: Namespace\n" + "# padding\n" * 20)
-    with pytest.raises(PolicyError, match="larger than 100 bytes, the limit for one YAML file"):
-        load_manifests([tmp_path / "big.yaml"])
+    (tmp_path / "big.json").write_text('{"kind": "Namespace"' + " " * 100 + "}")
+    for name in ("big.yaml", "big.json"):
+        # `kubectl get pods -A -o json` of a large cluster is JSON: the message says so.
+        with pytest.raises(PolicyError, match="larger than 100 bytes, the limit for one YAML or"):
+            load_manifests([tmp_path / name])
 
 
 def _bomb(levels: int) -> str:
