@@ -197,3 +197,15 @@ class Fleets(StoreBase):
                 if row.state == "rolled_back" and row.previous_sha is not None:
                     return row.previous_sha
             return None
+
+    def latest_fleet_rollout(self, environment: str) -> str | None:
+        """The rollout that last started on `environment`'s clusters: its rows say what
+        each cluster runs now (pending ones their previous revision); None if none did."""
+        query = (
+            select(FleetClusterRow.rollout_id)
+            .where(FleetClusterRow.environment == environment)
+            .order_by(FleetClusterRow.id.desc())
+            .limit(1)
+        )
+        with self._read() as session:
+            return session.scalars(query).first()

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from rollout.core.lifecycle import TERMINAL, State
 from rollout.core.windows import GateRules, current_or_next_window
 from rollout.errors import RolloutError
+from rollout.fleet_view import fleet_status_of
 from rollout.server.context import ServerContext
 from rollout.server.dashboard.markup import esc, short_sha, state_badge, when
 from rollout.store.records import RolloutRecord, StageEvent
@@ -162,7 +163,13 @@ class Waiting:
         if blocked:  # the next step cannot reach its environment (the engine's reason)
             lines.append(f'<strong class="blocked">{esc(rollout.reason)}</strong>')
         step = _NEXT_STEP.get(rollout.state)
-        if step is not None:
+        fleet = None
+        if rollout.state == State.PRODUCTION_APPLIED.value:
+            rows = self._ctx.store.fleet_clusters(rollout.id, env)
+            fleet = fleet_status_of(self._ctx.settings, env, rows, now) if rows else None
+        if fleet is not None:  # its waves, cluster by cluster, not one smoke run
+            lines.append(f"the waves of {esc(env)}: {esc(fleet.progress_text())}")
+        elif step is not None:
             lines.append(esc(step.format(env=env)))
         if rollout.state in _QUEUED:
             ahead = self._occupied_by(rollout)

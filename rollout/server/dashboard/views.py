@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from rollout.core.lifecycle import ACTIVE, TERMINAL, State
+from rollout.fleet_view import fleet_status_of
 from rollout.server.context import ServerContext, ServerStore
 from rollout.server.dashboard.markup import esc, short_sha, state_badge, table, when
 from rollout.server.dashboard.progress import Waiting
@@ -25,6 +26,8 @@ class DashboardStore(ServerStore, Protocol):
     ) -> DeploymentRecord | None: ...
 
     def deployments(self, environment: str, limit: int = 100) -> list[DeploymentRecord]: ...
+
+    def latest_fleet_rollout(self, environment: str) -> str | None: ...
 
 
 def deployed_by(store: DashboardStore, deployed: DeploymentRecord) -> str:
@@ -67,6 +70,29 @@ def rollout_link(rollout: RolloutRecord) -> str:
     return rollout_id_link(rollout.id)
 
 
+def _fleet_revisions(
+    ctx: ServerContext, store: DashboardStore, environment: str, deployed: DeploymentRecord | None
+) -> list[str] | None:
+    """Deployed, since and by-rollout cells of a fleet whose clusters do not all run
+    the deployed revision (a wave still to come, a hold between waves); else None."""
+    rollout_id = store.latest_fleet_rollout(environment)
+    if rollout_id is None:
+        return None
+    rows = store.fleet_clusters(rollout_id, environment)
+    status = fleet_status_of(ctx.settings, environment, rows, ctx.clock())
+    if status is None:
+        return None
+    revisions = status.revisions()
+    if deployed is not None and list(revisions) == [deployed.commit_sha]:
+        return None
+    labels = {"changing": "changing", "none": "nothing of ours"}
+    lines = [
+        f"{labels.get(rev) or short_sha(rev)} on {esc(', '.join(clusters))}"
+        for rev, clusters in revisions.items()
+    ]
+    return ["<br>".join(lines), "—", f"per cluster, as of {rollout_id_link(rollout_id)}"]
+
+
 def overview_html(ctx: ServerContext, store: DashboardStore, waiting: Waiting, tz: ZoneInfo) -> str:
     """The rollouts page body (also served as the live-update fragment)."""
     now = ctx.clock()
@@ -79,15 +105,16 @@ def overview_html(ctx: ServerContext, store: DashboardStore, waiting: Waiting, t
             if hold is not None and hold.held
             else "no hold"
         )
-        env_rows.append(
-            [
-                f"<strong>{esc(env.name)}</strong>",
-                short_sha(deployed.commit_sha) if deployed else "nothing deployed yet",
-                when(deployed.applied_at, tz) if deployed else "—",
-                deployed_by(store, deployed) if deployed else "—",
-                held,
-            ]
-        )
+        row = [
+            f"<strong>{esc(env.name)}</strong>",
+            short_sha(deployed.commit_sha) if deployed else "nothing deployed yet",
+            when(deployed.applied_at, tz) if deployed else "—",
+            deployed_by(store, deployed) if deployed else "—",
+            held,
+        ]
+        if env.is_fleet:
+            row[1:4] = _fleet_revisions(ctx, store, env.name, deployed) or row[1:4]
+        env_rows.append(row)
     active = store.list_rollouts(states=_values(ACTIVE), limit=100)
     active_rows = [
         [

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from rollout.core.waves import ClusterState as S
 from rollout.core.waves import cluster_predecessors
 from rollout.store.fleets import PlannedCluster
-from tests.e2e.dashboard.conftest import SCREENSHOTS, Dashboard, serve, sign_in
+from tests.e2e.dashboard.conftest import SCREENSHOTS, Dashboard, screenshot, serve, sign_in
 from tests.integration.fleet_view.conftest import FLEET_CONFIG
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -69,6 +70,33 @@ def test_rollout_page_lists_each_cluster_under_its_wave(tmp_path: Path, page: An
         assert page.locator("p.next-wave").count() == 0
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.locator("section.fleet").screenshot(path=str(SCREENSHOTS / "fleet-rollout-page.png"))
+
+
+def test_the_environments_table_says_which_clusters_run_which_revision(
+    tmp_path: Path, page: Any
+) -> None:
+    # Mid-rollout (or held between waves) the fleet runs two revisions: one
+    # "deployed" revision for production would be untrue for half of it.
+    with serve(tmp_path, FLEET_CONFIG) as dash:
+        dash.store.record_deployment("production", OLD, "h0")
+        rollout_id = _fleet_rollout(dash)
+        sign_in(page, dash, next_path="/")
+        page.goto(f"{dash.url}/")
+        row = page.locator("table.envs tr", has_text="production")
+        cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+        assert cells[1].splitlines() == [
+            "cccccccccc on eu-1, eu-2",
+            "changing on us-1",
+            "dddddddddd on us-2",
+        ]
+        assert cells[2:4] == ["—", f"per cluster, as of {rollout_id}"]
+        # What the rollout waits for is its waves, not one smoke run in production.
+        active = page.locator("table.active tr", has_text=rollout_id)
+        expect(active).to_contain_text(
+            "the waves of production: wave 3/3 americas running: 0/2 cluster(s) verified"
+        )
+        expect(active).not_to_contain_text("smoke tests in production")
+        screenshot(page, "fleet-environments-overview")
 
 
 def test_a_halted_fleet_says_which_cluster_failed_and_why(tmp_path: Path, page: Any) -> None:
