@@ -19,6 +19,7 @@ from rollout.core.events import CommitInfo as EventCommit
 from rollout.core.events import Window as EventWindow
 from rollout.core.fleet_status import FleetStatus
 from rollout.engine import Announcer
+from rollout.engine.fleet_analysis import fleet_analysis_text
 from rollout.findings import findings_from_json
 from rollout.fleet_view import fleet_status_of
 from rollout.flows import cut_sentence
@@ -132,6 +133,7 @@ def _diff_summary(diff: Any) -> DiffSummary | None:
         len(closed) if isinstance(closed, list) else int(closed),
         tuple(diff.get("riskiest", ())),
         cut_sentence(diff["observed_flows"]) if "observed_flows" in diff else None,
+        fleet_analysis_text(diff) or None,
     )
 
 

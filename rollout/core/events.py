@@ -70,6 +70,8 @@ class DiffSummary:
     riskiest: tuple[str, ...] = ()
     observed: str | None = None
     """Observed flows the change would cut, in one sentence (None: none, or no replay)."""
+    fleet: str | None = None
+    """A fleet: which clusters were analysed and how they differ (None: one cluster)."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ def event_to_json(event: RolloutEvent) -> dict[str, Any]:
                 "closed": event.diff.closed,
                 "riskiest": list(event.diff.riskiest),
                 **({"observed": event.diff.observed} if event.diff.observed else {}),
+                **({"fleet": event.diff.fleet} if event.diff.fleet else {}),
             }
             if event.diff
             else None
@@ -340,7 +343,11 @@ def event_from_json(data: Mapping[str, Any]) -> RolloutEvent:
         if commit
         else None,
         diff=DiffSummary(
-            diff["opened"], diff["closed"], tuple(diff.get("riskiest", ())), diff.get("observed")
+            diff["opened"],
+            diff["closed"],
+            tuple(diff.get("riskiest", ())),
+            diff.get("observed"),
+            diff.get("fleet"),
         )
         if diff
         else None,

@@ -44,6 +44,7 @@ from rollout.core.waves import (
     progress_of,
     wave_stage,
 )
+from rollout.engine.fleet_analysis import fleet_analysis
 from rollout.engine.fleet_report import (
     describe_plan,
     describe_revisions,
@@ -53,7 +54,15 @@ from rollout.engine.fleet_report import (
 )
 from rollout.engine.transitions import SYSTEM, Announcer, Progress, Transitions
 from rollout.errors import ClusterError
-from rollout.ports import ApprovalCheck, Clock, EnvironmentOps, Scheduler, StageResult, WindowGate
+from rollout.ports import (
+    ApprovalCheck,
+    ChangeAnalysis,
+    Clock,
+    EnvironmentOps,
+    Scheduler,
+    StageResult,
+    WindowGate,
+)
 from rollout.store import FleetClusterRecord, PlannedCluster, Store
 from rollout.store.records import RolloutRecord
 
@@ -100,10 +109,18 @@ class FleetRollout:
         """The name of the first wave of `environment`'s fleet (its window opens the apply)."""
         return self._settings.environment(environment).wave_plan().waves[0].name
 
-    def first_cluster(self, environment: str) -> str:
-        """`env/cluster` of the first cluster rolled out (the canary)."""
+    def analyse(self, environment: str, sha: str) -> ChangeAnalysis:
+        """The change on every cluster, merged (`rollout.engine.fleet_analysis`): the
+        first cluster's diff for reviewers, every cluster's openings for risk rules."""
         plan = self._settings.environment(environment).wave_plan()
-        return cluster_target(environment, plan.clusters[0])
+        targets = [cluster_target(environment, c) for c in plan.clusters]
+
+        def one(target: str) -> ChangeAnalysis:
+            return self._ops.analyse(target, self._ops.deployed_sha(target), sha)
+
+        with ThreadPoolExecutor(min(MAX_THREADS, len(targets)), "fleet-analyse") as pool:
+            analyses = list(pool.map(one, targets))
+        return fleet_analysis(list(zip(plan.clusters, analyses, strict=True)))
 
     def begin(self, rollout: RolloutRecord) -> Progress:
         """Record every cluster pending, then move the rollout to production_applied."""

@@ -328,9 +328,10 @@ class RolloutEngine:
         target = self._next_environment(rollout.environment)
         if target is None:
             return self._transitions.move(rollout, State.DONE, "", details={"final": True})
-        # A fleet is analysed on its first cluster (the canary: what reviewers approve).
-        where = self._fleet.first_cluster(target) if self._is_fleet(target) else target
-        analysis = self._ops.analyse(where, self._ops.deployed_sha(where), rollout.commit_sha)
+        if self._is_fleet(target):
+            analysis = self._fleet.analyse(target, rollout.commit_sha)
+        else:
+            analysis = self._ops.analyse(target, self._ops.deployed_sha(target), rollout.commit_sha)
         artifacts = {
             "diff": dict(analysis.diff),
             "lint": dict(analysis.lint),

@@ -70,6 +70,8 @@ def comment_body(event: RolloutEvent) -> str:
             "",
             f"{event.diff.opened} flow(s) opened, {event.diff.closed} closed",
         ]
+        if event.diff.fleet:
+            lines += ["", f"**Fleet:** {event.diff.fleet}"]
         if event.diff.observed:
             lines += ["", f"**Observed traffic:** {event.diff.observed}"]
         if event.diff.riskiest:

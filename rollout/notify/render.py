@@ -73,6 +73,8 @@ def diff_text(event: RolloutEvent, *, code: str = "`") -> str | None:
     if event.diff is None:
         return None
     line = f"{event.diff.opened} flow(s) opened, {event.diff.closed} closed"
+    if event.diff.fleet:
+        line += f"\n{event.diff.fleet}"
     if event.diff.observed:
         line += f"\n:warning: {event.diff.observed}"
     risky = event.diff.riskiest[:MAX_RISKY_LINES]

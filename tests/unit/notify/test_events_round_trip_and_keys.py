@@ -51,6 +51,9 @@ def test_json_round_trip() -> None:
     )
     assert event_from_json(event_to_json(drift)) == drift
     assert event_to_json(EVENT)["schema_version"] == SCHEMA_VERSION
+    fleet = replace(EVENT, diff=DiffSummary(1, 0, (), None, "analysed on 4 cluster(s)"))
+    assert event_from_json(event_to_json(fleet)) == fleet
+    assert "fleet" not in event_to_json(EVENT)["diff"]  # one cluster: the key is absent
 
 
 def test_unknown_version_is_refused() -> None:
