@@ -77,15 +77,20 @@ def _key(item: Any) -> str:
     return json.dumps(item, sort_keys=True, separators=(",", ":"))
 
 
+def _items(value: Any) -> list[Any]:
+    """A list of connections or flows; anything else (a bare count) as none."""
+    return value if isinstance(value, list) else []
+
+
 def _union(lists: Any) -> list[Any]:
     seen: dict[str, Any] = {}
     for items in lists:
-        for item in items or ():
+        for item in _items(items):
             seen.setdefault(_key(item), item)
     return list(seen.values())
 
 
 def _missing(items: Any, baseline: Any) -> list[Any]:
     """Items of `items` that `baseline` does not have."""
-    known = {_key(i) for i in baseline or ()}
-    return [i for i in items or () if _key(i) not in known]
+    known = {_key(i) for i in _items(baseline)}
+    return [i for i in _items(items) if _key(i) not in known]

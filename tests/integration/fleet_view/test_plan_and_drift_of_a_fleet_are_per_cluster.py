@@ -18,9 +18,11 @@ import yaml
 from click.testing import CliRunner
 
 from rollout.cli.main import cli
+from rollout.cluster_ops import ClusterOps
 from rollout.config import load_config
 from rollout.devcluster.fleet import DevFleet
 from rollout.digest_job import ReviewDigestJob
+from rollout.engine.fleet_analysis import fleet_analysis, fleet_analysis_text
 from rollout.errors import InputError
 from rollout.kube.apply import KubeCluster
 from rollout.kube.client import KubeClient
@@ -221,3 +223,51 @@ def test_live_connectivity_is_read_from_the_named_cluster(
     assert "is a fleet of 4 cluster(s); name one of them: production/canary" in bare.output
     unknown = explain("production/mars")
     assert "no cluster 'mars' in environment 'production'" in unknown.output
+
+
+def test_the_approval_analysis_sees_what_one_clusters_overlay_opens(
+    dev_fleet: DevFleet[ApiServer], tmp_path: Path
+) -> None:
+    web = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": "web"}}}
+    web["spec"] = {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]}
+    for cluster in dev_fleet.clusters:
+        cluster.apiserver.create_namespace("shop")
+        cluster.apiserver.create_namespace("netpol-rollout")
+        cluster.apiserver.rest().create_or_replace("/api/v1/namespaces/shop/pods", web)
+    repo = _repo(tmp_path)  # TCP 80 to shop/web; us-east's own overlay also 9100
+    settings = load_config(_config(tmp_path, repo, dev_fleet))
+    before = _head(repo)
+    # The next commit opens TCP 9200 to shop/web, in us-east's own overlay only.
+    folder = repo / "policies" / "production-us"
+    policies = [_policy("allow-web", 80), _policy("allow-metrics", 9100), _policy("more", 9200)]
+    (folder / "policies.yaml").write_text(yaml.safe_dump_all(policies))
+    _commit(repo, "us-east: metrics")
+    ops = ClusterOps(settings, git_for(settings.repository), clock=lambda: datetime.now(UTC))
+    names = [c.name for c in dev_fleet.clusters]
+    analyses = [(n, ops.analyse(f"production/{n}", before, _head(repo))) for n in names]
+
+    merged = fleet_analysis(analyses)
+
+    # Reviewers read the canary's diff, where nothing opens; the risk rules see
+    # what us-east opens, and the request names the cluster.
+    assert analyses[0][1].risk["opened"] == []
+    opened = {(o["to_name"], o["port"]) for o in merged.risk["opened"]}
+    assert opened == {("web", "9200")}, merged.risk["opened"]
+    differ = merged.diff["fleet"]["differ"]
+    assert list(differ) == ["us-east"] and differ["us-east"]["opened"] >= 1
+    assert any(line.endswith("(on us-east)") for line in merged.diff["riskiest"])
+    assert fleet_analysis_text(merged.diff).startswith(
+        "analysed on 4 cluster(s) (diff of canary shown); us-east differs: +"
+    )
+
+
+def _head(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _commit(repo: Path, message: str) -> None:
+    who = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["add", "-A"], ["commit", "-qm", message]):
+        subprocess.run(["git", "-C", str(repo), *who, *args], check=True, capture_output=True)

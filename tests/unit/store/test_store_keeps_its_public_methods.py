@@ -25,6 +25,7 @@ PUBLIC_METHODS = {
     "hold_of",
     "last_deployment",
     "last_verified_sha",
+    "latest_fleet_rollout",
     "list_rollouts",
     "mark_delivered",
     "mark_failed",
