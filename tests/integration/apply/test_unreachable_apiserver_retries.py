@@ -4,10 +4,9 @@ one that cannot be connected to is said after `CONNECT_ATTEMPTS`, not the whole 
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import yaml
 
 from rollout.errors import ClusterError
 from rollout.kube.client import CONNECT_ATTEMPTS, KubeClient, RetryPolicy
+from tests.standins import serving
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +56,8 @@ class _Unavailable(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def unavailable_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Unavailable) as origin:
+        yield origin
 
 
 RETRY = RetryPolicy(attempts=4, initial_delay=0.05, max_delay=0.2, deadline=10)

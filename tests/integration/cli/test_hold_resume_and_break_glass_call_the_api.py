@@ -5,15 +5,15 @@ service's answer."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
 
 from rollout.cli.main import cli
+from tests.standins import serving
 
 pytestmark = pytest.mark.integration
 
@@ -38,14 +38,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def api() -> Iterator[str]:
     _Recorder.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Recorder) as origin:
+        yield origin
 
 
 @pytest.mark.parametrize(

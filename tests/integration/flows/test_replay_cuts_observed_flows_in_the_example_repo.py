@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from rollout.cli.main import cli
+from tests.standins import serving
 
 pytestmark = pytest.mark.integration
 
@@ -164,16 +164,8 @@ def test_the_table_says_it_in_words(repo: Path) -> None:
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    handler = partial(SimpleHTTPRequestHandler, directory=str(DATA))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(partial(SimpleHTTPRequestHandler, directory=str(DATA))) as origin:
+        yield origin
 
 
 def test_flow_files_served_over_http_and_a_missing_one_is_a_clear_error(
