@@ -27,7 +27,7 @@ from rollout.approval_rules import (
     roster_from_team,
     rules_from_config,
 )
-from rollout.approvals_waves import approve_wave
+from rollout.approvals_waves import approve_wave, stop_fleet
 from rollout.config.schema import Environment, Settings, Wave
 from rollout.core.approvals import (
     ApprovalDecision,
@@ -345,6 +345,8 @@ class ApprovalsService:
                 check_approver(rules, self.roster, who.member, (), self.risk(rollout, rules))
             elif self.roster.get(who.member) is None:
                 raise AuthError(f"{who.member!r} is not on the team roster")
+            if rollout.state == State.PRODUCTION_APPLIED.value and env.is_fleet:
+                return stop_fleet(self.store, who, rollout, reason)
             # Checked before the decision is recorded, so a refused rejection leaves
             # no trace but its audit event; the transition below re-checks atomically.
             self._require_rejectable(rollout)
@@ -461,6 +463,9 @@ class ApprovalsService:
         raise ConflictError(f"{rollout.id} is not awaiting approval (it is {rollout.state})")
 
     def _require_rejectable(self, rollout: RolloutRecord) -> None:
+        fleet = self.environment(rollout.environment).is_fleet
+        if rollout.state == State.PRODUCTION_APPLIED.value and fleet:
+            return  # its waves run: a rejection stops them (approvals_waves.stop_fleet)
         if rollout.state not in {s.value for s in predecessors(State.REJECTED)}:
             raise ConflictError(f"{rollout.id} cannot be rejected: it is {rollout.state}")
 

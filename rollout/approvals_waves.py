@@ -24,7 +24,7 @@ from rollout.core.approvals import (
     VerifiedIdentity,
     check_approver,
 )
-from rollout.core.waves import wave_stage
+from rollout.core.waves import STOP_REQUESTED, wave_stage
 from rollout.store.records import RolloutRecord
 
 WAVE_APPROVED = "fleet.wave.approved"
@@ -95,3 +95,34 @@ def approve_wave(
 def _already_announced(store: ApprovalStore, rollout: RolloutRecord, wave: Wave) -> bool:
     events = store.events(rollout_id=rollout.id, kinds=[WAVE_APPROVED], limit=None)
     return any(e.details.get("wave") == wave.name for e in events)
+
+
+def stop_fleet(
+    store: ApprovalStore, who: VerifiedIdentity, rollout: RolloutRecord, reason: str
+) -> Outcome:
+    """Stop a fleet rollout whose waves run (`reject` mid-way): recorded once; the
+    engine halts it at its next step and rolls back every cluster it reached."""
+    earlier = store.events(rollout_id=rollout.id, kinds=[STOP_REQUESTED], limit=1)
+    if earlier:
+        return Outcome(
+            f"{rollout.id} is already being stopped ({earlier[0].actor}: "
+            f"{earlier[0].details.get('reason')})",
+            rollout.id,
+            rollout.environment,
+            repeated=True,
+        )
+    store.record_event(
+        STOP_REQUESTED,
+        actor=who.member,
+        channel=who.channel,
+        rollout_id=rollout.id,
+        environment=rollout.environment,
+        request_id=who.request_id,
+        details={"reason": reason, "commit_sha": rollout.commit_sha},
+    )
+    return Outcome(
+        f"{who.member} stopped {rollout.id}: no further cluster of {rollout.environment} "
+        f"starts, and those it reached are rolled back ({reason})",
+        rollout.id,
+        rollout.environment,
+    )

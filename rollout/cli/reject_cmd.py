@@ -16,6 +16,9 @@ from rollout.cli.help_examples import examples
 @click.option("--reason", required=True, help="Why (shown in the audit log and messages).")
 @server_options
 def command(rollout_id: str, reason: str, server: str, token: str) -> None:
-    """Reject rollout ROLLOUT_ID; this ends it (exit 8 if refused)."""
+    """Reject rollout ROLLOUT_ID; this ends it (exit 8 if refused).
+
+    A fleet rollout whose waves run is stopped: no further cluster starts, and
+    every cluster it reached goes back to what it ran before."""
     result = ApiClient(server, token).post(f"/rollouts/{rollout_id}/reject", {"reason": reason})
     click.echo(result["message"])

@@ -46,6 +46,9 @@ class ClusterState(StrEnum):
 
 
 # Work started on the cluster and not finished: resumed first after a restart.
+# Audit event: a person stopped a fleet rollout mid-way (`rollout reject` while its
+# waves run); details `reason`. The engine halts it and rolls back what it reached.
+STOP_REQUESTED = "fleet.stop_requested"
 IN_FLIGHT = frozenset({ClusterState.APPLYING, ClusterState.APPLIED})
 # A cluster in one of these halts the rollout.
 HALTING = frozenset({ClusterState.ROLLING_BACK, ClusterState.ROLLED_BACK, ClusterState.FAILED})
@@ -309,7 +312,8 @@ class Soak:
 
 @dataclass(frozen=True)
 class Halt:
-    """A cluster failed: roll back `rollback` (in that order), skip `skip`, then fail.
+    """A cluster failed (or a person stopped the rollout): roll back `rollback` (in
+    that order), skip `skip`, then fail.
 
     `failed` are the clusters that failed (not those rolled back with them)."""
 
@@ -326,24 +330,31 @@ class Finished:
 Step = Work | Soak | Halt | Finished
 
 
-def next_step(plan: WavePlan, progress: Mapping[str, ClusterProgress], now: datetime) -> Step:
+def next_step(
+    plan: WavePlan,
+    progress: Mapping[str, ClusterProgress],
+    now: datetime,
+    *,
+    stopped: bool = False,
+) -> Step:
     """What to do next, from the recorded progress alone (so a restart resumes exactly).
 
     A cluster without a row counts as pending. A failed cluster halts the
     rollout: clusters in flight beside it finish first, then it and (with
     `rollback_wave`) the verified rest of its wave are rolled back, and
-    clusters never started are skipped. Otherwise the
+    clusters never started are skipped. A rollout `stopped` by a person halts
+    the same way, rolling back every cluster it reached. Otherwise the
     first wave not fully verified is worked on, after the previous wave's soak.
     """
     states = {c: _state(progress, c) for c in plan.clusters}
     halting = [c for c in plan.clusters if states[c] in HALTING]
-    if halting:
+    if halting or stopped:
         # Clusters started together with the one that failed finish first (a
         # crash may have interrupted them); then the halt.
         in_flight = tuple(c for c in plan.clusters if states[c] in IN_FLIGHT)
         if in_flight:
             return Work(plan.wave_of(in_flight[0]), in_flight, (), starting=False)
-        return _halt(plan, progress, states, halting)
+        return _halt(plan, progress, states, halting, every_wave=stopped)
     previous: PlannedWave | None = None
     for wave in plan.waves:
         if all(states[c] is ClusterState.VERIFIED for c in wave.clusters):
@@ -374,11 +385,13 @@ def _halt(
     progress: Mapping[str, ClusterProgress],
     states: Mapping[str, ClusterState],
     halting: Sequence[str],
+    *,
+    every_wave: bool = False,
 ) -> Halt:
     failed = tuple(c for c in halting if progress[c].failure is not None)
     rollback: list[str] = [c for c in halting if states[c] is ClusterState.ROLLING_BACK]
     for wave in plan.waves:
-        if wave.rollback_wave and any(c in halting for c in wave.clusters):
+        if every_wave or (wave.rollback_wave and any(c in halting for c in wave.clusters)):
             rollback += [
                 c for c in wave.clusters if states[c] is ClusterState.VERIFIED and c not in rollback
             ]

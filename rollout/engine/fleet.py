@@ -32,6 +32,7 @@ from rollout.config import Settings
 from rollout.config.schema import Environment
 from rollout.core.lifecycle import State
 from rollout.core.waves import (
+    STOP_REQUESTED,
     ClusterState,
     Finished,
     Halt,
@@ -164,7 +165,8 @@ class FleetRollout:
             rows = self._start_rows(rollout, env, plan)
         now = self._clock()
         self._announce_passed_waves(rollout, plan, rows)
-        step = next_step(plan, progress_of(rows), now)
+        stop = self._stop_request(rollout)
+        step = next_step(plan, progress_of(rows), now, stopped=stop is not None)
         if isinstance(step, Finished):
             return self._finish(rollout, env, plan, rows)
         if isinstance(step, Soak):
@@ -175,7 +177,7 @@ class FleetRollout:
             )
             return Progress(rollout.id, False, rollout.state, why)
         if isinstance(step, Halt):
-            return self._halt(rollout, env, step, rows)
+            return self._halt(rollout, env, step, rows, stop)
         return self._work(rollout, env, step, rows, now)
 
     def _announce_passed_waves(
@@ -405,6 +407,7 @@ class FleetRollout:
         env: Environment,
         halt: Halt,
         rows: Sequence[FleetClusterRecord],
+        stop: str | None = None,
     ) -> Progress:
         by_name = {r.cluster: r for r in rows}
         for cluster in halt.rollback:
@@ -420,7 +423,11 @@ class FleetRollout:
         rows = self._store.fleet_clusters(rollout.id, env.name)
         failed = [r for r in rows if r.cluster in halt.failed]
         why = "; ".join(f"{r.cluster}: {r.failure}" for r in failed) or "a cluster failed"
-        reason = f"halted after {why}. Now running: {describe_revisions(rows)}"
+        if stop is not None and not failed:
+            reason = f"{stop}; rolled back where it reached. Now running: "
+        else:
+            reason = f"halted after {why}. Now running: "
+        reason += describe_revisions(rows)
         return self._transitions.move(
             rollout,
             State.PRODUCTION_FAILED,
@@ -433,6 +440,13 @@ class FleetRollout:
                 "clusters": revisions(rows),
             },
         )
+
+    def _stop_request(self, rollout: RolloutRecord) -> str | None:
+        """`stopped by NAME: REASON` if a person stopped this rollout's waves, else None."""
+        events = self._store.events(rollout_id=rollout.id, kinds=[STOP_REQUESTED], limit=1)
+        if not events:
+            return None
+        return f"stopped by {events[0].actor}: {events[0].details.get('reason') or 'no reason'}"
 
     def _roll_back(self, rollout: RolloutRecord, env: Environment, row: FleetClusterRecord) -> None:
         if row.state == ClusterState.VERIFIED.value:

@@ -165,3 +165,39 @@ def test_the_next_wave_waits_for_the_soak_of_the_last() -> None:
     assert step == Soak(plan.waves[0], plan.waves[1], T0 + timedelta(minutes=1))
     later = next_step(plan, progress, T0 + timedelta(minutes=1))
     assert later == Work(plan.waves[1], (), ("c1-0",), starting=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(shapes, st.data())
+def test_a_stop_at_any_point_rolls_back_every_cluster_reached(
+    shape: tuple,  # type: ignore[type-arg]
+    data: st.DataObject,
+) -> None:
+    plan = _plan(*shape)
+    progress = {c: ClusterProgress(c, ClusterState.PENDING, NEW, OLD) for c in plan.clusters}
+    # Some clusters verified, some in flight (a person stops the rollout mid-wave).
+    for c in plan.clusters:
+        state = data.draw(
+            st.sampled_from([ClusterState.PENDING, ClusterState.APPLYING, ClusterState.VERIFIED])
+        )
+        progress[c] = replace(progress[c], state=state, verified_at=T0)
+    reached = {c for c, p in progress.items() if p.state is not ClusterState.PENDING}
+    for _ in range(50):
+        step = next_step(plan, progress, T0, stopped=True)
+        if isinstance(step, Work):  # clusters in flight finish first; nothing new starts
+            assert not step.new and step.resume
+            for c in step.resume:
+                progress[c] = replace(progress[c], state=ClusterState.VERIFIED)
+            continue
+        assert isinstance(step, Halt)
+        if not step.rollback and not step.skip:
+            break
+        for c in step.rollback:
+            progress[c] = replace(progress[c], state=ClusterState.ROLLED_BACK)
+        for c in step.skip:
+            progress[c] = replace(progress[c], state=ClusterState.SKIPPED)
+    else:
+        raise AssertionError("did not halt")
+    assert step.failed == ()
+    assert {c for c, p in progress.items() if p.state is ClusterState.ROLLED_BACK} == reached
+    assert all(running_revision(p) == OLD for p in progress.values())
