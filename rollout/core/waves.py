@@ -45,10 +45,10 @@ class ClusterState(StrEnum):
     SKIPPED = "skipped"
 
 
-# Work started on the cluster and not finished: resumed first after a restart.
 # Audit event: a person stopped a fleet rollout mid-way (`rollout reject` while its
 # waves run); details `reason`. The engine halts it and rolls back what it reached.
 STOP_REQUESTED = "fleet.stop_requested"
+# Work started on the cluster and not finished: resumed first after a restart.
 IN_FLIGHT = frozenset({ClusterState.APPLYING, ClusterState.APPLIED})
 # A cluster in one of these halts the rollout.
 HALTING = frozenset({ClusterState.ROLLING_BACK, ClusterState.ROLLED_BACK, ClusterState.FAILED})
