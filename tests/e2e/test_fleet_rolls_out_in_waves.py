@@ -2,7 +2,8 @@
 production fleet of four real apiservers in three waves (canary; eu-west + us-east
 in parallel; ap-south behind its own window). A good commit reaches every cluster
 in wave order and the last wave only once its window opens; a commit whose smoke
-tests fail in the canary never reaches the second wave and is rolled back there;
+tests fail in the canary never reaches the second wave and is rolled back there; a
+rejection between waves stops the fleet and rolls back the clusters it reached;
 kill -9 in the middle of the second wave converges without applying a finished
 cluster again."""
 
@@ -285,6 +286,55 @@ def test_a_commit_failing_smoke_in_the_canary_never_reaches_the_second_wave(
     assert reason.startswith("halted after canary: ")
     assert f"canary {good[:12]} (rolled_back)" in reason
     assert f"eu-west {good[:12]} (skipped)" in reason
+    assert deployment.terminate() == 0
+
+
+def test_a_rejection_between_waves_stops_the_fleet_and_rolls_back_what_it_reached(
+    deployment: Deployment, fleet: DevFleet[ApiServer]
+) -> None:
+    def apac_frozen(config: dict[str, Any]) -> None:  # the last wave waits all test long
+        now = datetime.now(UTC)
+        environment(config, "production")["waves"][2]["windows"] = {
+            "freezes": [
+                {
+                    "start": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "end": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "reason": "apac team asleep",
+                    "timezone": "UTC",
+                }
+            ]
+        }
+
+    configure(deployment, apac_frozen)
+    deployment.start()
+    sha = deployment.remote.push(
+        {"policies/production/api.yaml": policy("api", 9090)}, "open api in production"
+    )
+    rollout_id = _approve_when_asked(deployment, sha)
+    reached = ("canary", *WAVES["west"])
+    deployment.wait_for(
+        lambda: all(_states(deployment, rollout_id).get(c) == "verified" for c in reached),
+        "the first two waves to pass",
+        timeout=90,
+    )
+
+    answer = deployment.api(
+        "POST", f"/rollouts/{rollout_id}/reject", json={"reason": "errors up in europe"}
+    )
+    assert answer["message"].startswith(f"alice stopped {rollout_id}: no further cluster")
+    failed = deployment.wait_state(sha, "production_failed", timeout=90)
+
+    assert _states(deployment, rollout_id) == {
+        **{c: "rolled_back" for c in reached},
+        "ap-south": "skipped",
+    }
+    for name in PRODUCTION:  # nothing of ours ran before: the reached clusters are empty again
+        with _server(fleet, name).client() as api:
+            live = k8s.NetworkingV1Api(api).list_namespaced_network_policy(NAMESPACE).items
+        assert live == [], (name, [p.metadata.name for p in live])
+    assert str(failed["reason"]).startswith(
+        "stopped by alice: errors up in europe; rolled back where it reached."
+    )
     assert deployment.terminate() == 0
 
 
