@@ -44,6 +44,7 @@ STAGING = "fleet-staging"
 PRODUCTION = ("canary", "eu-west", "us-east", "ap-south")
 WAVES = {"canary": ("canary",), "west": ("eu-west", "us-east"), "apac": ("ap-south",)}
 GOOD_PORT, BAD_PORT = 8080, 9999
+SOAK = 10  # seconds the canary wave soaks in the rejection test
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +295,9 @@ def test_a_rejection_between_waves_stops_the_fleet_and_rolls_back_what_it_reache
 ) -> None:
     def apac_frozen(config: dict[str, Any]) -> None:  # the last wave waits all test long
         now = datetime.now(UTC)
-        environment(config, "production")["waves"][2]["windows"] = {
+        waves = environment(config, "production")["waves"]
+        waves[0]["soak"] = f"{SOAK}s"  # and the canary soaks before the next wave
+        waves[2]["windows"] = {
             "freezes": [
                 {
                     "start": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -317,6 +320,14 @@ def test_a_rejection_between_waves_stops_the_fleet_and_rolls_back_what_it_reache
         "the first two waves to pass",
         timeout=90,
     )
+
+    applying = {
+        e.details["cluster"]: e.at for e in _cluster_events(deployment, rollout_id, "applying")
+    }
+    (canary_verified,) = _cluster_events(deployment, rollout_id, "verified")[:1]
+    assert canary_verified.details["cluster"] == "canary"
+    for name in WAVES["west"]:  # not before the canary's soak ended
+        assert applying[name] >= canary_verified.at + timedelta(seconds=SOAK), name
 
     answer = deployment.api(
         "POST", f"/rollouts/{rollout_id}/reject", json={"reason": "errors up in europe"}
