@@ -194,6 +194,20 @@ def _states(deployment: Deployment, rollout_id: str) -> dict[str, str]:
         return {r.cluster: r.state for r in store.fleet_clusters(rollout_id, "production")}
 
 
+def _freeze_apac(config: dict[str, Any], *, until: datetime) -> None:
+    """The last wave (apac) frozen for the three hours up to `until`."""
+    environment(config, "production")["waves"][2]["windows"] = {
+        "freezes": [
+            {
+                "start": (until - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S"),
+                "end": until.strftime("%Y-%m-%dT%H:%M:%S"),
+                "reason": "apac team asleep",
+                "timezone": "UTC",
+            }
+        ]
+    }
+
+
 def _approve_when_asked(deployment: Deployment, sha: str) -> str:
     rollout = deployment.wait_state(sha, "awaiting_approval", timeout=60)
     deployment.api("POST", f"/rollouts/{rollout['id']}/approve")
@@ -207,17 +221,7 @@ def test_a_good_commit_reaches_every_cluster_wave_by_wave_inside_each_window(
     opens = (datetime.now(UTC) + timedelta(seconds=75)).replace(microsecond=0)
 
     def apac_window(config: dict[str, Any]) -> None:
-        waves = environment(config, "production")["waves"]
-        waves[2]["windows"] = {
-            "freezes": [
-                {
-                    "start": (opens - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
-                    "end": opens.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "reason": "apac team asleep",
-                    "timezone": "UTC",
-                }
-            ]
-        }
+        _freeze_apac(config, until=opens)
 
     configure(deployment, apac_window)
     deployment.start()
@@ -294,19 +298,9 @@ def test_a_rejection_between_waves_stops_the_fleet_and_rolls_back_what_it_reache
     deployment: Deployment, fleet: DevFleet[ApiServer]
 ) -> None:
     def apac_frozen(config: dict[str, Any]) -> None:  # the last wave waits all test long
-        now = datetime.now(UTC)
-        waves = environment(config, "production")["waves"]
-        waves[0]["soak"] = f"{SOAK}s"  # and the canary soaks before the next wave
-        waves[2]["windows"] = {
-            "freezes": [
-                {
-                    "start": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
-                    "end": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S"),
-                    "reason": "apac team asleep",
-                    "timezone": "UTC",
-                }
-            ]
-        }
+        _freeze_apac(config, until=datetime.now(UTC) + timedelta(hours=2))
+        # and the canary soaks before the next wave
+        environment(config, "production")["waves"][0]["soak"] = f"{SOAK}s"
 
     configure(deployment, apac_frozen)
     deployment.start()

@@ -86,6 +86,17 @@ def approved(world: World, sha: str = "good1") -> str:
     return rollout.id
 
 
+def deployed_everywhere(world: World, sha: str = "old") -> None:
+    """Every cluster already runs `sha` from an earlier rollout; calls and approval reset."""
+    rollout = approved(world, sha)
+    world.engine.drive_all()
+    world.clock.advance(minutes=5)
+    world.engine.drive_all()
+    assert world.state(rollout) == "done"
+    world.ops.calls.clear()
+    world.approvals.granted_ = False
+
+
 def applied_targets(world: World) -> list[str]:
     return [c[1] for c in world.ops.calls if c[0] == "apply" and "/" in c[1]]
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from rollout.core.waves import STOP_REQUESTED
 from tests.unit.engine.conftest import World
-from tests.unit.engine.fleet_world import CLUSTERS, approved, cluster_states, fleet
+from tests.unit.engine.fleet_world import (
+    CLUSTERS,
+    approved,
+    cluster_states,
+    deployed_everywhere,
+    fleet,
+)
 
 __all__ = ["fleet"]
 
@@ -13,14 +19,7 @@ __all__ = ["fleet"]
 def test_a_stop_between_waves_rolls_back_what_it_reached_and_skips_the_rest(
     fleet: World,
 ) -> None:
-    old = approved(fleet, "old")
-    fleet.engine.drive_all()
-    fleet.clock.advance(minutes=5)
-    fleet.engine.drive_all()
-    assert fleet.state(old) == "done"
-    fleet.ops.calls.clear()
-    fleet.approvals.granted_ = False
-
+    deployed_everywhere(fleet, "old")
     rollout = approved(fleet, "new1")
     fleet.engine.drive_all()  # canary and europe verified; americas after a 5 min soak
     assert cluster_states(fleet, rollout)["eu-2"] == "verified"

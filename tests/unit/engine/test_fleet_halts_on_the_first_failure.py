@@ -11,6 +11,7 @@ from tests.unit.engine.fleet_world import (
     applied_targets,
     approved,
     cluster_states,
+    deployed_everywhere,
     fleet,
     fleet_settings,
     make_world,
@@ -19,19 +20,8 @@ from tests.unit.engine.fleet_world import (
 __all__ = ["fleet"]
 
 
-def _previous_everywhere(world: World) -> None:
-    """Every cluster already runs `old` from an earlier rollout."""
-    rollout = approved(world, "old")
-    world.engine.drive_all()
-    world.clock.advance(minutes=5)
-    world.engine.drive_all()
-    assert world.state(rollout) == "done"
-    world.ops.calls.clear()
-    world.approvals.granted_ = False
-
-
 def test_smoke_failure_in_the_canary_never_reaches_the_second_wave(fleet: World) -> None:
-    _previous_everywhere(fleet)
+    deployed_everywhere(fleet)
     fleet.ops.failing_smoke.add(("production/canary-1", "bad"))
     rollout = approved(fleet, "bad")
     fleet.engine.drive_all()
@@ -69,7 +59,7 @@ def test_smoke_failure_in_the_canary_never_reaches_the_second_wave(fleet: World)
 def test_a_refused_apply_in_the_second_wave_rolls_back_that_cluster_only(
     fleet: World,
 ) -> None:
-    _previous_everywhere(fleet)
+    deployed_everywhere(fleet)
     fleet.ops.failing_apply.add(("production/eu-2", "bad"))
     rollout = approved(fleet, "bad")
     fleet.engine.drive_all()
@@ -91,7 +81,7 @@ def test_a_refused_apply_in_the_second_wave_rolls_back_that_cluster_only(
 
 def test_on_failure_wave_rolls_back_the_whole_wave(tmp_path: Path) -> None:
     for world in make_world(tmp_path, fleet_settings(on_failure="wave")):
-        _previous_everywhere(world)
+        deployed_everywhere(world)
         world.ops.failing_smoke.add(("production/eu-2", "bad"))
         rollout = approved(world, "bad")
         world.engine.drive_all()
