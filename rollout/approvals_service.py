@@ -213,7 +213,7 @@ class ApprovalsService:
         added, status = result.added, seen[-1]
         if not added:
             # One decision per member and stage (the store's unique key); say so plainly.
-            self._event(who, rollout, "approval.repeated", {})
+            self.audit(who, rollout, "approval.repeated", {})
         done = f"{who.member} approved {rollout.id} ({rollout.environment})"
         if not added:
             done = f"{who.member} had already decided on {rollout.id}"
@@ -313,7 +313,7 @@ class ApprovalsService:
                     f"{flow!r} is not an observed flow this change cuts "
                     f"(cut: {'; '.join(cut) or 'none'})"
                 )
-            self._event(who, rollout, FLOW_ACKNOWLEDGED, {"flow": flow, "reason": reason})
+            self.audit(who, rollout, FLOW_ACKNOWLEDGED, {"flow": flow, "reason": reason})
         status = self.status(rollout)
         done = f"{who.member} acknowledged that {rollout.id} cuts {flow}: {reason}"
         if status is None or not status.granted:
@@ -345,8 +345,8 @@ class ApprovalsService:
                 check_approver(rules, self.roster, who.member, (), self.risk(rollout, rules))
             elif self.roster.get(who.member) is None:
                 raise AuthError(f"{who.member!r} is not on the team roster")
-            if rollout.state == State.PRODUCTION_APPLIED.value and env.is_fleet:
-                return stop_fleet(self.store, who, rollout, reason)
+            if self._waves_run(rollout):
+                return stop_fleet(self, who, rollout, reason)
             # Checked before the decision is recorded, so a refused rejection leaves
             # no trace but its audit event; the transition below re-checks atomically.
             self._require_rejectable(rollout)
@@ -437,7 +437,7 @@ class ApprovalsService:
                 raise ApprovalError(f"{who.member} is not in the break-glass group {group!r}")
             if rollout.state in {s.value for s in (State.DONE, State.REJECTED, State.SUPERSEDED)}:
                 raise ConflictError(f"{rollout.id} is {rollout.state}; nothing to override")
-        self._event(who, rollout, "window.break_glass", {"reason": reason, "break_glass": True})
+        self.audit(who, rollout, "window.break_glass", {"reason": reason, "break_glass": True})
         return Outcome(
             f"BREAK-GLASS: {who.member} overrode the window for {rollout.id}: {reason}",
             rollout.id,
@@ -462,10 +462,14 @@ class ApprovalsService:
             )
         raise ConflictError(f"{rollout.id} is not awaiting approval (it is {rollout.state})")
 
-    def _require_rejectable(self, rollout: RolloutRecord) -> None:
+    def _waves_run(self, rollout: RolloutRecord) -> bool:
+        """A fleet rollout in its waves: a rejection stops it (approvals_waves.stop_fleet)."""
         fleet = self.environment(rollout.environment).is_fleet
-        if rollout.state == State.PRODUCTION_APPLIED.value and fleet:
-            return  # its waves run: a rejection stops them (approvals_waves.stop_fleet)
+        return fleet and rollout.state == State.PRODUCTION_APPLIED.value
+
+    def _require_rejectable(self, rollout: RolloutRecord) -> None:
+        if self._waves_run(rollout):
+            return
         if rollout.state not in {s.value for s in predecessors(State.REJECTED)}:
             raise ConflictError(f"{rollout.id} cannot be rejected: it is {rollout.state}")
 
@@ -489,9 +493,10 @@ class ApprovalsService:
             return
         raise ApprovalError(f"{who.member} may not hold or resume {env.name}")
 
-    def _event(
+    def audit(
         self, who: VerifiedIdentity, rollout: RolloutRecord, kind: str, details: dict[str, Any]
     ) -> None:
+        """Record `who`'s action on `rollout` as an audit event (with commit and chat user)."""
         self.store.record_event(
             kind,
             rollout_id=rollout.id,

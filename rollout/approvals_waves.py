@@ -45,6 +45,10 @@ class WaveApprover(Protocol):
 
     def wave_status(self, rollout: RolloutRecord, wave: Wave) -> ApprovalStatus: ...
 
+    def audit(
+        self, who: VerifiedIdentity, rollout: RolloutRecord, kind: str, details: dict[str, Any]
+    ) -> None: ...
+
 
 def approve_wave(
     service: WaveApprover, who: VerifiedIdentity, rollout: RolloutRecord, wave: Wave
@@ -98,11 +102,11 @@ def _already_announced(store: ApprovalStore, rollout: RolloutRecord, wave: Wave)
 
 
 def stop_fleet(
-    store: ApprovalStore, who: VerifiedIdentity, rollout: RolloutRecord, reason: str
+    service: WaveApprover, who: VerifiedIdentity, rollout: RolloutRecord, reason: str
 ) -> Outcome:
     """Stop a fleet rollout whose waves run (`reject` mid-way): recorded once; the
     engine halts it at its next step and rolls back every cluster it reached."""
-    earlier = store.events(rollout_id=rollout.id, kinds=[STOP_REQUESTED], limit=1)
+    earlier = service.store.events(rollout_id=rollout.id, kinds=[STOP_REQUESTED], limit=1)
     if earlier:
         return Outcome(
             f"{rollout.id} is already being stopped ({earlier[0].actor}: "
@@ -111,15 +115,7 @@ def stop_fleet(
             rollout.environment,
             repeated=True,
         )
-    store.record_event(
-        STOP_REQUESTED,
-        actor=who.member,
-        channel=who.channel,
-        rollout_id=rollout.id,
-        environment=rollout.environment,
-        request_id=who.request_id,
-        details={"reason": reason, "commit_sha": rollout.commit_sha},
-    )
+    service.audit(who, rollout, STOP_REQUESTED, {"reason": reason})
     return Outcome(
         f"{who.member} stopped {rollout.id}: no further cluster of {rollout.environment} "
         f"starts, and those it reached are rolled back ({reason})",

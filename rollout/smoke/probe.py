@@ -3,11 +3,12 @@
 The probe pod runs `sh -c PROBE_SCRIPT` with the checks in the `CHECKS`
 environment variable, one per line: `INDEX KIND HOST PORT WAIT TIMEOUT`.
 After its self-test it waits `SETTLE` seconds (the enforcer's lag for a new
-pod, see SETTLE_ENV), then every check runs in the background and loops until it connects or its
-timeout passes, opening a new connection each attempt (established
-connections can survive a new deny rule). The same loop serves both
-verdicts: an expected allow passes if it connected before the deadline, an
-expected deny passes only if it never connected during the whole timeout.
+pod, see SETTLE_ENV); then every check runs in the background and loops
+until it connects or its timeout passes, opening a new connection each
+attempt (established connections can survive a new deny rule). The same loop
+serves both verdicts: an expected allow passes if it connected before the
+deadline, an expected deny passes only if it never connected during the
+whole timeout.
 
 The result goes to the termination message (at most 4096 bytes), read from
 the Pod status, so no `pods/exec` is needed:
